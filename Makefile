@@ -1,0 +1,37 @@
+# Every target creates .venv when it is missing: a fresh clone needs only Python, g++ and nvcc.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: test demo bench bench-quick lint clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check gpudeconv tests bench demos
+	$(VENV)/bin/ruff format --check gpudeconv tests bench demos
+
+test: lint
+	$(PY) -m pytest
+
+demo: $(VENV)/.installed-bench
+	$(VENV)/bin/gpudeconv demo --output demo_output.png
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench.quality
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) -m bench.quality --quick
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: quality (PSNR/SSIM) and throughput, run as ``python -m bench.<name>``."""

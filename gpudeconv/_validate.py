@@ -1,0 +1,117 @@
+"""Named argument checks shared by every public function.
+
+Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, bad
+value) with a message that names the parameter, the value received, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise ``ValueError``."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"Invalid {name} {value!r}; expected one of {allowed}")
+    return value
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    upper: float | None = None,
+) -> float:
+    """Return ``value`` as a finite float after range checks.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : object
+        The value to check; bools and non-real numbers are rejected.
+    positive, nonnegative : bool
+        Require ``value > 0`` or ``value >= 0``.
+    upper : float, optional
+        Inclusive upper bound.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if upper is not None and value > upper:
+        raise ValueError(f"{name} must be <= {upper}, got {value!r}")
+    return value
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int (bools rejected), optionally at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_finite_array(name: str, array: Any) -> None:
+    """Raise ``ValueError`` if a float array holds NaN or Inf (works for NumPy and CuPy)."""
+    if array.dtype.kind == "f" and not bool(array_module(array).isfinite(array).all()):
+        raise ValueError(f"{name} contains NaN or Inf; only finite values are allowed")
+
+
+def array_module(array: Any) -> Any:
+    """Return ``cupy`` for CuPy arrays and ``numpy`` for everything else.
+
+    CuPy is imported only when the array's type comes from it, so NumPy users never pay
+    for (or need) a CuPy import.
+    """
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
+
+def image_array(name: str, image: Any, *, allow_int: bool = True) -> Any:
+    """Validate an image: 2-D ``H×W`` or 3-D ``H×W×C``, non-empty, real, finite.
+
+    Returns the array itself (NumPy or CuPy); lists are converted with ``np.asarray``.
+    """
+    xp = array_module(image)
+    if xp is np:
+        image = np.asarray(image)
+    if image.dtype.kind == "c":
+        raise TypeError(f"{name} must be real; got complex dtype {image.dtype}")
+    allowed_kinds = "fu" if allow_int else "f"
+    if image.dtype.kind not in allowed_kinds or image.dtype == np.float16:
+        allowed = "float32, float64" + (", uint8, uint16" if allow_int else "")
+        raise TypeError(f"{name} has dtype {image.dtype}; allowed dtypes are {allowed}")
+    if image.dtype.kind == "u" and image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"{name} has dtype {image.dtype}; allowed integer dtypes: uint8, uint16")
+    if image.ndim not in (2, 3):
+        raise ValueError(f"{name} must be 2-D (H, W) or 3-D (H, W, C); got shape {image.shape}")
+    if image.size == 0:
+        raise ValueError(f"{name} is empty (shape {image.shape}); need at least 1x1")
+    check_finite_array(name, image)
+    return image
+
+
+def to_float(image: Any) -> Any:
+    """Integer images to float32 in [0, 1]; float images unchanged (the one dtype policy)."""
+    if image.dtype.kind == "u":
+        scale = float(np.iinfo(image.dtype).max)
+        return image.astype(np.float32) / np.float32(scale)
+    return image

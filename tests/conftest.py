@@ -1,0 +1,55 @@
+"""Shared fixtures: photographs, fresh random generators, and the GPU gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A fresh generator per test; the seed is printed on failure via the test id."""
+    seed = np.random.SeedSequence().entropy % (2**32)
+    request.node.user_properties.append(("seed", seed))
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(scope="session")
+def camera() -> np.ndarray:
+    """skimage's 'camera' photograph as float64 in [0, 1]."""
+    import skimage.data
+
+    return skimage.data.camera().astype(np.float64) / 255.0
+
+
+def _cuda_unavailable_reason() -> str | None:
+    try:
+        import cupy
+    except ImportError:
+        return "CuPy is not installed (pip install 'gpudeconv[cuda12]' or '[cuda13]')"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # the driver's own error says why (no driver, no device, ...)
+        return f"no usable CUDA device: {exc}"
+    return None if count > 0 else "no CUDA device present"
+
+
+@pytest.fixture(scope="session")
+def cuda() -> object:
+    """Skip (with the reason) unless CuPy and a CUDA device are usable; return cupy."""
+    reason = _cuda_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    import cupy
+
+    return cupy
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """Show the random seed of a failed test, so the failure can be replayed."""
+    outcome = yield
+    report = outcome.get_result()
+    seeds = [value for key, value in item.user_properties if key == "seed"]
+    if report.failed and seeds:
+        report.sections.append(("rng seed", f"np.random.default_rng({seeds[0]})"))

@@ -1,0 +1,224 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpudeconv import degrade, metrics, psf, wiener
+from gpudeconv.wiener import natural_spectrum
+from tests import tolerances as tol
+
+
+def _circulant_matrix(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Dense matrix of circular convolution with `kernel` on images of `shape` (row-major)."""
+    n = shape[0] * shape[1]
+    columns = []
+    for k in range(n):
+        unit = np.zeros(n)
+        unit[k] = 1
+        columns.append(degrade.blur(unit.reshape(shape), kernel, boundary="wrap").ravel())
+    return np.stack(columns, axis=1)
+
+
+def _spectrum_matrix(spectrum: np.ndarray) -> np.ndarray:
+    """Dense circulant covariance whose eigenvalues (on the DFT grid) are `spectrum`."""
+    shape = spectrum.shape
+    n = spectrum.size
+    columns = []
+    for k in range(n):
+        unit = np.zeros(n)
+        unit[k] = 1
+        columns.append(np.fft.ifft2(spectrum * np.fft.fft2(unit.reshape(shape))).real.ravel())
+    return np.stack(columns, axis=1)
+
+
+def _grid(shape):
+    wy = 2 * np.pi * np.fft.fftfreq(shape[0])[:, None]
+    wx = 2 * np.pi * np.fft.fftfreq(shape[1])[None, :]
+    return wy, wx
+
+
+SHAPE = (8, 9)
+
+
+def test_exact_inverse_without_noise(rng):
+    kernel = psf.gaussian(0.6, radius=1)  # no zeros in H on this grid
+    sharp = rng.random(SHAPE)
+    blurred = degrade.blur(sharp, kernel, boundary="wrap")
+    for prior in ("natural", "flat"):
+        out = wiener(blurred, kernel, noise=0, prior=prior, boundary="periodic")
+        np.testing.assert_allclose(out, sharp, atol=tol.DIRECT_SOLVE)
+
+
+@pytest.mark.parametrize("prior", ["flat", "natural"])
+def test_wiener_equals_dense_map_estimate(rng, prior):
+    # The Wiener filter is the Gaussian MAP / LMMSE estimate C Aᵀ (A C Aᵀ + σ² I)⁻¹ y.
+    kernel = psf.from_array(rng.random((3, 3)) + np.eye(3))
+    y = rng.random(SHAPE)
+    sigma = 0.05
+    a = _circulant_matrix(kernel, SHAPE)
+    spectrum = natural_spectrum(*_grid(SHAPE)) if prior == "natural" else np.ones(SHAPE)
+    c = _spectrum_matrix(spectrum)
+    direct = c @ a.T @ np.linalg.solve(a @ c @ a.T + sigma**2 * np.eye(a.shape[0]), y.ravel())
+    out = wiener(y, kernel, noise=sigma, prior=prior, boundary="periodic")
+    np.testing.assert_allclose(out.ravel(), direct, atol=tol.DIRECT_SOLVE)
+
+
+def test_tikhonov_equals_dense_solve(rng):
+    kernel = psf.gaussian(1.0, radius=2)
+    laplacian = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], float)
+    y = rng.random(SHAPE)
+    lam = 0.01
+    a = _circulant_matrix(kernel, SHAPE)
+    lap = np.stack(
+        [
+            np.real(
+                np.fft.ifft2(
+                    np.fft.fft2(u.reshape(SHAPE))
+                    * np.fft.fft2(
+                        np.roll(
+                            np.pad(laplacian, ((0, SHAPE[0] - 3), (0, SHAPE[1] - 3))),
+                            (-1, -1),
+                            (0, 1),
+                        )
+                    )
+                )
+            ).ravel()
+            for u in np.eye(SHAPE[0] * SHAPE[1])
+        ],
+        axis=1,
+    )
+    direct = np.linalg.solve(a.T @ a + lam * lap.T @ lap, a.T @ y.ravel())
+    out = wiener(y, kernel, reg="laplacian", lam=lam, boundary="periodic")
+    np.testing.assert_allclose(out.ravel(), direct, atol=tol.DIRECT_SOLVE)
+
+
+def _deconvwnr(image: np.ndarray, kernel: np.ndarray, nsr: float) -> np.ndarray:
+    """MATLAB's deconvwnr(I, PSF, NSR), transcribed: psf2otf, then conj(H)/(|H|²+NSR)."""
+    padded = np.zeros(image.shape)
+    padded[: kernel.shape[0], : kernel.shape[1]] = kernel
+    padded = np.roll(padded, (-(kernel.shape[0] // 2), -(kernel.shape[1] // 2)), (0, 1))
+    h = np.fft.fft2(padded)
+    return np.real(np.fft.ifft2(np.conj(h) / (np.abs(h) ** 2 + nsr) * np.fft.fft2(image)))
+
+
+@pytest.mark.parametrize("kernel", [psf.gaussian(1.3), psf.motion(7, 30), psf.disk(2.2)])
+def test_periodic_reproduces_deconvwnr(camera, kernel):
+    blurred = degrade.blur(camera[:100, :120], kernel, boundary="wrap")
+    expect = _deconvwnr(blurred, kernel, 1e-3)
+    out = wiener(blurred, kernel, nsr=1e-3, boundary="periodic")
+    assert np.abs(out - expect).max() <= tol.DECONVWNR_REL * np.abs(expect).max()
+
+
+def test_reflect_leaves_no_border_ringing(camera):
+    kernel = psf.gaussian(1.5)
+    noisy = degrade.quantize(degrade.add_noise(degrade.blur(camera, kernel), 0.002, seed=1))
+    band = 16
+
+    def border_and_interior(image):
+        err = (image - camera) ** 2
+        inner = err[band:-band, band:-band]
+        border_mse = (err.sum() - inner.sum()) / (err.size - inner.size)
+        return 10 * np.log10(1 / border_mse), 10 * np.log10(1 / inner.mean())
+
+    border, interior = border_and_interior(wiener(noisy, kernel, noise=0.002))
+    assert border >= interior - tol.BORDER_PSNR_DB
+    # The check has teeth: a periodic FFT rings at the seams of the same photograph.
+    border_p, interior_p = border_and_interior(
+        wiener(noisy, kernel, noise=0.002, boundary="periodic")
+    )
+    assert border_p < interior_p - 3
+
+
+def test_restores_a_photograph(camera):
+    kernel = psf.gaussian(1.0)
+    noisy = degrade.quantize(degrade.add_noise(degrade.blur(camera, kernel), 0.002, seed=2))
+    restored = wiener(noisy, kernel, noise=0.0022)
+    assert metrics.psnr(camera, restored) > metrics.psnr(camera, noisy) + 2
+
+
+def test_dtypes_channels_and_clip(rng):
+    kernel = psf.gaussian(0.8)
+    rgb = rng.random((20, 24, 3))
+    out64 = wiener(rgb, kernel, noise=0.01)
+    assert out64.dtype == np.float64 and out64.shape == rgb.shape and out64.flags.c_contiguous
+    for c in range(3):
+        np.testing.assert_allclose(
+            out64[..., c], wiener(rgb[..., c], kernel, noise=0.01), atol=tol.F64_EXACT
+        )
+    out32 = wiener(rgb.astype(np.float32), kernel, noise=0.01)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, atol=tol.F32_FFT)
+    as_u8 = np.round(rgb * 255).astype(np.uint8)
+    out_u8 = wiener(as_u8, kernel, noise=0.01)
+    assert out_u8.dtype == np.float32
+    np.testing.assert_allclose(out_u8, wiener(as_u8 / 255.0, kernel, noise=0.01), atol=tol.F32_FFT)
+    clipped = wiener(rgb, kernel, noise=0.0, clip=True)
+    assert clipped.min() >= rgb.min() and clipped.max() <= rgb.max()
+    strided = wiener(rgb[::2, ::-1], kernel, noise=0.01)
+    np.testing.assert_allclose(strided, wiener(rgb[::2, ::-1].copy(), kernel, noise=0.01))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.sampled_from([None, 1, 3, 4]),
+    st.sampled_from([np.float32, np.float64, np.uint8, np.uint16]),
+    st.sampled_from(["reflect", "periodic"]),
+)
+def test_identity_psf_property(h, w, channels, dtype, boundary):
+    shape = (h, w) if channels is None else (h, w, channels)
+    rng = np.random.default_rng(h * 100 + w)
+    image = (rng.random(shape) * (255 if dtype in (np.uint8, np.uint16) else 1)).astype(dtype)
+    out = wiener(image, np.ones((1, 1)), nsr=0.0, boundary=boundary)
+    assert out.shape == shape
+    assert out.dtype == (np.float32 if dtype in (np.uint8, np.uint16) else dtype)
+    scale = np.iinfo(dtype).max if dtype in (np.uint8, np.uint16) else 1
+    np.testing.assert_allclose(out, image / scale, atol=tol.F32_FFT)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({}, ValueError, "exactly one of noise"),
+        ({"noise": 0.1, "nsr": 0.1}, ValueError, "exactly one of noise"),
+        ({"noise": -0.1}, ValueError, "noise must be >= 0"),
+        ({"noise": float("nan")}, ValueError, "noise must be finite"),
+        ({"nsr": -1}, ValueError, "nsr must be >= 0"),
+        ({"noise": 0.1, "prior": "pink"}, ValueError, "Invalid prior"),
+        ({"noise": 0.1, "boundary": "wrap"}, ValueError, "Invalid boundary"),
+        ({"reg": "laplacian"}, ValueError, "needs lam"),
+        ({"reg": "tv", "lam": 1}, ValueError, "Invalid reg"),
+        ({"noise": 0.1, "lam": 1}, ValueError, "only used with reg"),
+    ],
+)
+def test_bad_parameters(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        wiener(np.ones((16, 16)), psf.gaussian(1.0), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("image", "kernel", "exc", "match"),
+    [
+        (np.ones((5, 5)), psf.gaussian(2.0), ValueError, "larger than the image"),
+        (np.full((9, 9), np.nan), psf.gaussian(1.0), ValueError, "NaN or Inf"),
+        (np.ones((9, 9), complex), psf.gaussian(1.0), TypeError, "complex"),
+        (np.ones((9, 9, 3, 1)), psf.gaussian(1.0), ValueError, "2-D"),
+        (np.ones((0, 9)), psf.gaussian(1.0), ValueError, "empty"),
+        (np.ones((9, 9), np.int64), psf.gaussian(1.0), TypeError, "dtype"),
+    ],
+)
+def test_bad_images(image, kernel, exc, match):
+    with pytest.raises(exc, match=match):
+        wiener(image, kernel, noise=0.01)
+
+
+@pytest.mark.cuda
+def test_cupy_matches_numpy(cuda, rng):
+    image = rng.random((64, 80, 3)).astype(np.float32)
+    kernel = psf.gaussian(1.2)
+    out = wiener(cuda.asarray(image), kernel, noise=0.01)
+    assert isinstance(out, cuda.ndarray) and out.dtype == np.float32
+    np.testing.assert_allclose(
+        cuda.asnumpy(out), wiener(image, kernel, noise=0.01), atol=tol.F32_FFT
+    )
