@@ -8,8 +8,20 @@ Importing the package never imports CuPy or touches a GPU.
 from __future__ import annotations
 
 from . import degrade, metrics, psf
+from .filters import DeconvFilter
+from .fit import FilterTable, FitQualityWarning, fit
 from .wiener import wiener
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "degrade", "metrics", "psf", "wiener"]
+__all__ = [
+    "DeconvFilter",
+    "FilterTable",
+    "FitQualityWarning",
+    "__version__",
+    "degrade",
+    "fit",
+    "metrics",
+    "psf",
+    "wiener",
+]

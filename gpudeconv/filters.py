@@ -1,0 +1,282 @@
+"""``DeconvFilter``: fitted coefficients plus the plan that applies them.
+
+A filter is a weighted sum of separable terms, ``F x = Σ_j w_j (ky_j ⊗ kx_j) x``: for the
+Gaussian–Laplacian basis the terms are Gaussians (``G_0 = δ``), for à-trous the cumulative
+comb low-passes, for a FIR one separable pair or a few SVD terms. Only the weights depend
+on the blur, so per-frame code keeps the terms and swaps weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.ndimage as ndi
+
+from ._validate import check_choice, image_array, to_float
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "DeconvFilter", "apply_reference", "taps_response"]
+
+SCHEMA = "gpudeconv.filter"
+SCHEMA_VERSION = 1
+BOUNDARIES = ("reflect", "clamp")
+_NDI_MODE = {"reflect": "reflect", "clamp": "nearest"}
+
+
+def taps_response(taps: np.ndarray, w: Any) -> Any:
+    """Frequency response of symmetric 1-D taps (odd length, centred) at ``w`` rad/pixel.
+
+    ``t_0 + 2 Σ_k t_k cos(k w)``: real because the taps are symmetric.
+    """
+    taps = np.asarray(taps, dtype=np.float64)
+    r = taps.size // 2
+    w = np.asarray(w, dtype=np.float64)
+    k = np.arange(1, r + 1, dtype=np.float64)
+    return taps[r] + 2.0 * np.cos(w[..., None] * k) @ taps[r + 1 :]
+
+
+def _frozen(a: Any) -> np.ndarray:
+    a = np.array(a, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class DeconvFilter:
+    """A fitted restoration filter ``F = Σ_j w_j (ky_j ⊗ kx_j)``.
+
+    Parameters
+    ----------
+    basis : str
+        ``'gauss-lap'``, ``'atrous'``, ``'fir'`` or ``'unsharp'``.
+    basis_params : dict
+        What defines the basis (sigmas, levels, radius, …), JSON-serialisable.
+    coefficients : (K,) ndarray
+        The fitted coefficients ``c`` of ``F = 1 + Σ c_j L_j`` (band form).
+    weights : (T,) ndarray
+        Per-term weights ``w`` of ``F x = Σ w_j (ky_j ⊗ kx_j) x``: what kernels apply.
+    terms : tuple of (ky, kx)
+        Symmetric, odd-length 1-D taps of each separable term.
+    psf : ndarray
+        The blur the filter was fitted for.
+    noise : float
+        Total noise std it was fitted for (quantisation included).
+    objective, prior : str
+        How it was fitted.
+    """
+
+    basis: str
+    basis_params: dict[str, Any]
+    coefficients: np.ndarray
+    weights: np.ndarray
+    terms: tuple[tuple[np.ndarray, np.ndarray], ...]
+    psf: np.ndarray
+    noise: float
+    objective: str = "mse"
+    prior: str = "natural"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coefficients", _frozen(self.coefficients))
+        object.__setattr__(self, "weights", _frozen(self.weights))
+        object.__setattr__(self, "psf", _frozen(self.psf))
+        object.__setattr__(self, "terms", tuple((_frozen(y), _frozen(x)) for y, x in self.terms))
+        if len(self.terms) != self.weights.size:
+            raise ValueError(
+                f"weights has {self.weights.size} entries but there are {len(self.terms)} terms"
+            )
+        for ky, kx in self.terms:
+            for taps in (ky, kx):
+                if taps.ndim != 1 or taps.size % 2 == 0:
+                    raise ValueError(f"term taps must be 1-D of odd length; got {taps.shape}")
+
+    # ------------------------------------------------------------------ evaluation
+    def response(self, wx: Any, wy: Any) -> np.ndarray:
+        """Frequency response ``F(wx, wy)`` (real, zero phase); arrays broadcast."""
+        wx = np.asarray(wx, dtype=np.float64)
+        wy = np.asarray(wy, dtype=np.float64)
+        total = np.zeros(np.broadcast_shapes(wx.shape, wy.shape))
+        for w, (ky, kx) in zip(self.weights, self.terms, strict=True):
+            total = total + w * taps_response(ky, wy) * taps_response(kx, wx)
+        return total
+
+    @property
+    def radius(self) -> tuple[int, int]:
+        """Half-size ``(ry, rx)`` of the dense equivalent kernel."""
+        return (
+            max(ky.size // 2 for ky, _ in self.terms),
+            max(kx.size // 2 for _, kx in self.terms),
+        )
+
+    def kernel(self) -> np.ndarray:
+        """Dense 2-D equivalent kernel (exact: the sum of the terms' outer products)."""
+        ry, rx = self.radius
+        dense = np.zeros((2 * ry + 1, 2 * rx + 1))
+        for w, (ky, kx) in zip(self.weights, self.terms, strict=True):
+            oy, ox = ry - ky.size // 2, rx - kx.size // 2
+            dense[oy : oy + ky.size, ox : ox + kx.size] += w * np.outer(ky, kx)
+        return dense
+
+    @cached_property
+    def diagnostics(self) -> dict[str, float]:
+        """Fit quality against the Wiener target; computed on first use (see ``fit``)."""
+        from .fit.diagnostics import diagnose
+
+        return diagnose(self)
+
+    # ------------------------------------------------------------------ serialisation
+    def to_json(self) -> str:
+        """Serialise (schema ``gpudeconv.filter`` v1); floats round-trip exactly."""
+        doc = {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "basis": self.basis,
+            "basis_params": self.basis_params,
+            "objective": self.objective,
+            "prior": self.prior,
+            "noise": self.noise,
+            "coefficients": self.coefficients.tolist(),
+            "weights": self.weights.tolist(),
+            "terms": [{"y": ky.tolist(), "x": kx.tolist()} for ky, kx in self.terms],
+            "psf": self.psf.tolist(),
+            "extra": self.extra,
+        }
+        return json.dumps(doc)
+
+    @classmethod
+    def from_json(cls, text: str) -> DeconvFilter:
+        """Load and validate a filter written by :meth:`to_json`."""
+        try:
+            doc = json.loads(text)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ValueError(f"filter JSON is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise ValueError("filter JSON must be an object")
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"filter JSON schema is {doc.get('schema')!r}; expected {SCHEMA!r}")
+        if doc.get("version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"filter JSON version {doc.get('version')!r} is not supported; "
+                f"this gpudeconv reads version {SCHEMA_VERSION}"
+            )
+        required = (
+            "basis",
+            "basis_params",
+            "objective",
+            "prior",
+            "noise",
+            "coefficients",
+            "weights",
+            "terms",
+            "psf",
+        )
+        missing = [k for k in required if k not in doc]
+        if missing:
+            raise ValueError(f"filter JSON is missing fields {missing}")
+        check_choice("basis", doc["basis"], ("gauss-lap", "atrous", "fir", "unsharp"))
+        try:
+            terms = tuple(
+                (_finite_vector(t["y"], "terms.y"), _finite_vector(t["x"], "terms.x"))
+                for t in doc["terms"]
+            )
+        except (TypeError, KeyError):
+            raise ValueError(
+                "filter JSON field 'terms' must be a list of {'y': [...], 'x': [...]}"
+            ) from None
+        noise = doc["noise"]
+        if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+            raise ValueError(
+                f"filter JSON field 'noise' must be a finite number >= 0; got {noise!r}"
+            )
+        from .psf import from_array
+
+        return cls(
+            basis=doc["basis"],
+            basis_params=dict(doc["basis_params"]),
+            coefficients=_finite_vector(doc["coefficients"], "coefficients"),
+            weights=_finite_vector(doc["weights"], "weights"),
+            terms=terms,
+            psf=from_array(doc["psf"]),
+            noise=float(noise),
+            objective=str(doc["objective"]),
+            prior=str(doc["prior"]),
+            extra=dict(doc.get("extra", {})),
+        )
+
+    def same_as(self, other: DeconvFilter) -> bool:
+        """True when both filters serialise identically (exact float equality)."""
+        return self.to_json() == other.to_json()
+
+    def with_weights(
+        self,
+        coefficients: np.ndarray,
+        weights: np.ndarray,
+        *,
+        psf: np.ndarray,
+        noise: float,
+        **extra: Any,
+    ) -> DeconvFilter:
+        """A filter with the same terms and new weights (what a ``FilterTable`` lookup gives)."""
+        return DeconvFilter(
+            self.basis,
+            self.basis_params,
+            coefficients,
+            weights,
+            self.terms,
+            psf,
+            noise,
+            self.objective,
+            self.prior,
+            {**self.extra, **extra},
+        )
+
+    def __repr__(self) -> str:
+        coeffs = ", ".join(f"{c:.4g}" for c in self.coefficients)
+        ry, rx = self.radius
+        return (
+            f"DeconvFilter(basis={self.basis!r}, terms={len(self.terms)}, "
+            f"kernel={2 * ry + 1}x{2 * rx + 1}, c=[{coeffs}], noise={self.noise:.4g}, "
+            f"objective={self.objective!r}, prior={self.prior!r})"
+        )
+
+
+def _finite_vector(values: Any, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"filter JSON field {name!r} must be a list of numbers") from None
+    if a.ndim != 1 or a.size == 0 or not np.isfinite(a).all():
+        raise ValueError(f"filter JSON field {name!r} must be a non-empty list of finite numbers")
+    return a
+
+
+def apply_reference(
+    image: np.ndarray, filt: DeconvFilter, *, boundary: str = "reflect"
+) -> np.ndarray:
+    """Apply a filter in float64, term by term (the reference fast paths are tested against).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) ndarray
+        Float image, or uint8/uint16 (scaled to [0, 1]); filtered per channel as given
+        (no colour transfer).
+    filt : DeconvFilter
+    boundary : {'reflect', 'clamp'}
+        OpenCV ``BORDER_REFLECT`` or ``BORDER_REPLICATE``.
+
+    Returns
+    -------
+    out : ndarray of float64, same shape
+    """
+    data = to_float(image_array("image", image)).astype(np.float64)
+    mode = _NDI_MODE[check_choice("boundary", boundary, BOUNDARIES)]
+    out = np.zeros_like(data)
+    for w, (ky, kx) in zip(filt.weights, filt.terms, strict=True):
+        # Symmetric taps: correlation equals convolution.
+        term = ndi.correlate1d(data, ky, axis=0, mode=mode)
+        out += w * ndi.correlate1d(term, kx, axis=1, mode=mode)
+    return out
