@@ -1,4 +1,4 @@
-"""Command line: ``gpudeconv demo``.
+"""Command line: ``gpudeconv demo``, ``gpudeconv fit``.
 
 Errors are one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .filters import DeconvFilter
 
 __all__ = ["main"]
 
@@ -32,6 +36,72 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import warnings
+
+    from . import psf
+    from .fit import fit
+    from .io import atomic_output
+
+    options = {
+        k: getattr(args, k)
+        for k in ("sigmas", "levels", "radius", "mode", "sigma")
+        if getattr(args, k) is not None
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filt = fit(
+            psf.parse(args.psf),
+            noise=args.noise,
+            basis=args.basis,
+            objective=args.objective,
+            prior=args.prior,
+            quantization_bits=args.quantization_bits,
+            nodes=args.nodes,
+            **options,
+        )
+    print(_describe_filter(filt))
+    for w in caught:
+        print(f"warning: {w.message}")
+    if args.output:
+        atomic_output(args.output, lambda p: p.write_text(filt.to_json()), overwrite=args.overwrite)
+        print(f"wrote {args.output}")
+    if args.plot:
+        from .plots import plot_fit
+
+        atomic_output(args.plot, lambda p: plot_fit(filt, p), overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _describe_filter(filt: DeconvFilter) -> str:
+    lines = [repr(filt), "", f"{'term':<6}{'taps':>6}{'weight w':>14}"]
+    for j, (w, (ky, kx)) in enumerate(zip(filt.weights, filt.terms, strict=True)):
+        lines.append(f"{j:<6}{f'{ky.size}x{kx.size}':>6}{w:14.6g}")
+    lines += ["", "coefficients c: " + ", ".join(f"{c:.6g}" for c in filt.coefficients), ""]
+    d = filt.diagnostics
+    rows = [
+        ("expected MSE gain (dB)", d["mse_gain_db"]),
+        ("Wiener filter gain (dB)", d["wiener_gain_db"]),
+        ("share of Wiener gain", d["capture"]),
+        ("response RMS error", d["response_rms_error"]),
+        ("response max error", d["response_max_error"]),
+        ("peak gain max|F|", d["peak_gain"]),
+        ("white-noise gain sum(taps^2)", d["white_noise_gain"]),
+    ]
+    lines += [f"{name:<30}{value:12.4f}" for name, value in rows]
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpudeconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +110,35 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
     demo.add_argument("--output", help="write a side-by-side PNG here")
     demo.set_defaults(func=_cmd_demo)
+
+    f = sub.add_parser("fit", help="fit a small-filter deconvolution to a blur and noise level")
+    f.add_argument(
+        "--psf",
+        required=True,
+        help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
+    )
+    f.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
+    f.add_argument(
+        "--basis", default="gauss-lap", choices=("gauss-lap", "atrous", "fir", "unsharp")
+    )
+    f.add_argument("--objective", default="mse", choices=("mse", "response"))
+    f.add_argument("--prior", default="natural", choices=("natural", "flat"))
+    f.add_argument(
+        "--quantization-bits",
+        type=int,
+        default=None,
+        help="add the rounding noise of this bit depth (e.g. 8)",
+    )
+    f.add_argument("--nodes", type=int, default=32, help="quadrature nodes per axis")
+    f.add_argument("--sigmas", type=_floats, help="gauss-lap: comma-separated Gaussian sigmas")
+    f.add_argument("--levels", type=int, help="atrous: number of levels (1-4)")
+    f.add_argument("--radius", type=int, help="fir: filter radius")
+    f.add_argument("--mode", choices=("separable", "2d"), help="fir: 1-D per axis or 2-D")
+    f.add_argument("--sigma", type=float, help="unsharp: Gaussian sigma")
+    f.add_argument("-o", "--output", help="write the filter as JSON")
+    f.add_argument("--plot", help="write a PNG of the responses over frequency")
+    f.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    f.set_defaults(func=_cmd_fit)
     return parser
 
 
