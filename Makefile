@@ -29,9 +29,11 @@ demo: $(VENV)/.installed-bench
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m bench.quality
+	$(PY) -m bench.cpu_pipeline
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench.quality --quick
+	$(PY) -m bench.cpu_pipeline --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import degrade, metrics, psf
 from .filters import DeconvFilter
 from .fit import FilterTable, FitQualityWarning, fit
+from .pipeline import Pipeline, deblur
 from .wiener import wiener
 
 __version__ = "0.1.0"
@@ -18,7 +19,9 @@ __all__ = [
     "DeconvFilter",
     "FilterTable",
     "FitQualityWarning",
+    "Pipeline",
     "__version__",
+    "deblur",
     "degrade",
     "fit",
     "metrics",

@@ -1,4 +1,4 @@
-"""The quality benchmark runs, writes valid output, and holds the levels measured for it."""
+"""The benchmarks run in quick mode, write valid output, and hold their measured levels."""
 
 import json
 
@@ -36,3 +36,16 @@ def test_full_grid_levels(tmp_path):
             assert p["atrous-2"] >= p["gauss-lap"] - 1.5, (s, n)
         if 0.6 <= s <= 1.5 and n <= 0.002:
             assert p["gauss-lap"] - p["blurred"] >= 3.0, (s, n)
+
+
+def test_cpu_pipeline_quick_writes_results(tmp_path):
+    from bench import cpu_pipeline
+
+    assert cpu_pipeline.main(["--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "cpu_pipeline-quick.json").read_text())
+    assert {"cpu", "cores", "opencv"} <= set(result["machine"])
+    methods = {(r["method"], r["luma_only"]) for r in result["rows"]}
+    assert methods == {("wiener (FFT)", False), ("gauss-lap", False), ("gauss-lap", True),
+                       ("atrous", False), ("atrous", True)}
+    for row in result["rows"]:
+        assert row["p25_ms"] <= row["median_ms"] <= row["p75_ms"] and row["fps"] > 0

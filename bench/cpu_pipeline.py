@@ -1,0 +1,109 @@
+"""CPU pipeline throughput against the FFT Wiener reference, measured side by side.
+
+For each frame size (720p, 1080p, 4K) one random uint8 BGR frame is restored by the
+``Pipeline`` (``gauss-lap`` and ``atrous`` fitted for Gaussian σ = 1, noise 0.002 + 8-bit;
+RGB and luma-only) and by ``gpudeconv.wiener`` on the same frame, in the same run, after
+warm-up; the methods are timed round-robin (each round runs every method once), so machine
+noise falls on all alike; medians over rounds. Ratios are Wiener time / pipeline time.
+
+Run: ``python -m bench.cpu_pipeline [--quick] [--out bench/results]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bench.timing import machine, measure_interleaved
+from gpudeconv import Pipeline, fit, psf, wiener
+
+SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
+#: The issue's targets at 1080p: (fps, ratio to the FFT Wiener filter).
+TARGETS = {"gauss-lap": (30, 3.0), "atrous": (60, 6.0)}
+
+
+def run(sizes: dict[str, tuple[int, int]], repeats: int) -> list[dict]:
+    """Time every (size, method, luma) row, round-robin with the Wiener filter."""
+    kernel = psf.gaussian(1.0)
+    filters = {b: fit(kernel, noise=0.002, quantization_bits=8, basis=b) for b in TARGETS}
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, (h, w) in sizes.items():
+        frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        out = np.empty_like(frame)
+        calls = {("wiener (FFT)", False): lambda f=frame: wiener(f, kernel, noise=0.0023)}
+        for basis, filt in filters.items():
+            for luma in (False, True):
+                pipe = Pipeline(
+                    filt, shape=frame.shape, dtype=np.uint8, luma_only=luma, backend="cpu"
+                )
+                calls[(basis, luma)] = lambda p=pipe, f=frame, o=out: p(f, out=o)
+        timings = measure_interleaved(calls, repeats=repeats)
+        reference = timings[("wiener (FFT)", False)]["median_ms"]
+        for (method, luma), timing in timings.items():
+            rows.append(
+                {
+                    "size": label,
+                    "method": method,
+                    "luma_only": luma,
+                    **timing,
+                    "fps": 1e3 / timing["median_ms"],
+                    "speedup": reference / timing["median_ms"],
+                }
+            )
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    """Table of ms (median, IQR), fps and speed-up over the FFT reference."""
+    lines = [
+        "| size | method | luma only | ms (median) | IQR ms | fps | × FFT Wiener |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['method']} | {'yes' if r['luma_only'] else 'no'} | "
+            f"{r['median_ms']:.1f} | {r['p25_ms']:.1f}–{r['p75_ms']:.1f} | "
+            f"{r['fps']:.0f} | {r['speedup']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[dict]) -> list[str]:
+    """The issue's 1080p targets, met or missed (losses printed next to wins)."""
+    out = []
+    for r in rows:
+        if r["size"] == "1080p" and r["method"] in TARGETS and not r["luma_only"]:
+            fps, ratio = TARGETS[r["method"]]
+            ok = r["fps"] >= fps and r["speedup"] >= ratio
+            out.append(
+                f"{'MET ' if ok else 'MISS'} {r['method']}: {r['fps']:.0f} fps "
+                f"(target {fps}), {r['speedup']:.1f}x the FFT Wiener (target {ratio}x)"
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny frames, few repeats")
+    parser.add_argument("--out", default="bench/results")
+    args = parser.parse_args(argv)
+    sizes = {"tiny": (72, 128)} if args.quick else SIZES
+    rows = run(sizes, repeats=3 if args.quick else 15)
+    result = {"machine": machine(), "rows": rows, "verdicts": verdicts(rows)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = "cpu_pipeline-quick" if args.quick else "cpu_pipeline"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+    table = markdown(rows)
+    (out / f"{name}.md").write_text(table + "\n")
+    print(table)
+    print("\n".join(["", *result["verdicts"]]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

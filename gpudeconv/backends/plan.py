@@ -1,0 +1,47 @@
+"""What every backend applies: a filter's separable terms as taps, plus weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..filters import DeconvFilter
+
+__all__ = ["FilterPlan"]
+
+
+@dataclass(frozen=True)
+class FilterPlan:
+    """Taps of each separable term ``ky_j ⊗ kx_j`` (term 0 may be the identity)."""
+
+    taps_y: tuple[np.ndarray, ...]
+    taps_x: tuple[np.ndarray, ...]
+
+    @classmethod
+    def from_filter(cls, filt: DeconvFilter, dtype: type = np.float32) -> FilterPlan:
+        """Plan the terms of ``filt`` in ``dtype`` (weights are set separately, per frame)."""
+        ty = tuple(np.ascontiguousarray(ky, dtype=dtype) for ky, _ in filt.terms)
+        tx = tuple(np.ascontiguousarray(kx, dtype=dtype) for _, kx in filt.terms)
+        return cls(ty, tx)
+
+    @property
+    def size(self) -> int:
+        """Number of terms (and of weights)."""
+        return len(self.taps_y)
+
+    @property
+    def radius(self) -> tuple[int, int]:
+        """Largest half-size ``(ry, rx)`` over the terms."""
+        return max(t.size // 2 for t in self.taps_y), max(t.size // 2 for t in self.taps_x)
+
+    def is_identity(self, j: int) -> bool:
+        """True when term ``j`` is the 1×1 identity (a scaled copy, no filtering)."""
+        return self.taps_y[j].size == 1 and self.taps_x[j].size == 1
+
+    def same_terms(self, other: FilterPlan) -> bool:
+        """Whether two plans filter with identical taps (then only weights differ)."""
+        return self.size == other.size and all(
+            np.array_equal(a, b)
+            for a, b in zip(self.taps_y + self.taps_x, other.taps_y + other.taps_x, strict=True)
+        )

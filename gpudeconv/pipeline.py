@@ -1,0 +1,237 @@
+"""``Pipeline``: the per-frame object; ``deblur``: the one-shot function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ._validate import check_real, image_array
+from .backends import create_backend
+from .filters import DeconvFilter
+from .fit import FilterTable, fit
+from .frames import FrameSpec
+
+__all__ = ["Pipeline", "deblur"]
+
+
+class Pipeline:
+    """Restore frames of one shape and dtype with a fitted filter.
+
+    Parameters
+    ----------
+    filter : DeconvFilter or FilterTable
+        What to apply. With a table, :meth:`set_blur` picks weights per frame; the pipeline
+        starts at the table's first cell.
+    shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``, ``C ∈ {1, 3, 4}`` (the 4th channel is alpha, copied).
+    dtype : {float32, uint8, uint16}
+        Frame dtype. Integer frames are decoded sRGB → linear by table, filtered in linear
+        light and encoded back with rounding and saturation.
+    channel_order : {'bgr', 'rgb'}
+        Order of the colour channels (OpenCV's BGR by default); used for luma weights.
+    space : {'linear', 'srgb'}
+        ``srgb`` filters integer code values directly (no colour transfer).
+    luma_only : bool
+        Filter only the luminance and add its change to every channel (about 3× less work).
+    boundary : {'reflect', 'clamp'}
+        OpenCV ``BORDER_REFLECT`` (mirror, edge pixel repeated once) or ``BORDER_REPLICATE``.
+    backend : {'auto', 'cpu', 'cuda', 'cuda-sim'}
+        ``auto`` takes CUDA when usable, else the CPU (``backend_reason`` says why);
+        ``GPUDECONV_BACKEND`` overrides it. A forced backend that cannot run raises.
+    check_finite : bool
+        Reject float frames holding NaN or Inf (one extra read of the frame; turn off for
+        speed when frames are trusted).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpudeconv import Pipeline, fit, psf
+    >>> pipe = Pipeline(fit(psf.gaussian(1.0), noise=0.002), shape=(48, 64, 3),
+    ...                 dtype=np.uint8, backend="cpu")
+    >>> frame = np.full((48, 64, 3), 128, np.uint8)
+    >>> bool((pipe(frame) == 128).all())
+    True
+    """
+
+    def __init__(
+        self,
+        filter: DeconvFilter | FilterTable,
+        *,
+        shape: tuple[int, ...],
+        dtype: Any,
+        channel_order: str = "bgr",
+        space: str = "linear",
+        luma_only: bool = False,
+        boundary: str = "reflect",
+        backend: str = "auto",
+        check_finite: bool = True,
+    ) -> None:
+        self.spec = FrameSpec.create(
+            shape,
+            dtype,
+            channel_order=channel_order,
+            space=space,
+            luma_only=luma_only,
+            boundary=boundary,
+        )
+        self._table: FilterTable | None = None
+        if isinstance(filter, FilterTable):
+            self._table = filter
+            filter = filter(float(filter.sigmas[0]), float(filter.noises[0]))
+        if not isinstance(filter, DeconvFilter):
+            raise TypeError(
+                f"filter must be a DeconvFilter or FilterTable; got {type(filter).__name__}"
+            )
+        self._filter = filter
+        self.check_finite = bool(check_finite)
+        self._backend, self.backend_reason = create_backend(backend, self.spec, filter)
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend in use ('cpu', 'cuda', 'cuda-sim')."""
+        return str(self._backend.name)
+
+    @property
+    def filter(self) -> DeconvFilter:
+        """The filter currently applied."""
+        return self._filter
+
+    def set_filter(self, filt: DeconvFilter) -> None:
+        """Apply ``filt`` from the next frame on.
+
+        A filter with the same terms (any fit of the same basis and parameters, any
+        table lookup) only changes weights; other terms re-plan the backend.
+        """
+        if not isinstance(filt, DeconvFilter):
+            raise TypeError(f"filter must be a DeconvFilter; got {type(filt).__name__}")
+        self._backend.set_filter(filt)
+        self._filter = filt
+
+    def set_blur(self, sigma: float, noise: float) -> None:
+        """Look up ``(sigma, noise)`` in the pipeline's table and use those weights.
+
+        Raises ``ValueError`` without a table or outside its grid. Weights only: nothing
+        is allocated or recompiled.
+        """
+        if self._table is None:
+            raise ValueError(
+                "set_blur needs a FilterTable: build the Pipeline with one "
+                "(FilterTable.fit(...)), or use set_filter"
+            )
+        filt = self._table(sigma, noise)
+        self._backend.set_weights(filt.weights)
+        self._filter = filt
+
+    def __call__(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Restore one frame.
+
+        Parameters
+        ----------
+        frame : ndarray
+            Of the pipeline's shape and dtype; any strides.
+        out : ndarray, optional
+            Where to write (same shape and dtype, writeable). It may be ``frame`` itself
+            (in place) but must not partially overlap it. Without it a new array is
+            returned each call.
+
+        Returns
+        -------
+        out : ndarray
+        """
+        frame = self.spec.check_frame(frame)
+        if self.check_finite and frame.dtype.kind == "f" and not _all_finite(frame):
+            raise ValueError(
+                "frame contains NaN or Inf; only finite values are allowed "
+                "(check_finite=False skips this check)"
+            )
+        if out is None:
+            out = np.empty(self.spec.shape, self.spec.dtype)
+        else:
+            self.spec.check_frame(out, "out")
+            if not out.flags.writeable:
+                raise ValueError("out is read-only; pass a writeable array")
+            if np.shares_memory(out, frame):
+                if not _same_view(out, frame):
+                    raise ValueError(
+                        "out overlaps the input frame without being the same "
+                        "array; pass the frame itself (in place) or a separate "
+                        "array"
+                    )
+                frame = frame.copy()  # in place: the filter reads neighbours it overwrites
+        self._backend(frame, out)
+        return out
+
+
+def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.strides == b.strides
+    )
+
+
+def _all_finite(frame: np.ndarray) -> bool:
+    if frame.flags.c_contiguous:  # OpenCV's check reads the frame once, fast
+        return bool(cv2.checkRange(frame.reshape(frame.shape[0], -1))[0])
+    return bool(np.isfinite(frame).all())
+
+
+def deblur(
+    image: np.ndarray,
+    psf_or_filter: np.ndarray | DeconvFilter,
+    *,
+    noise: float | None = None,
+    channel_order: str = "bgr",
+    space: str = "linear",
+    luma_only: bool = False,
+    boundary: str = "reflect",
+    backend: str = "auto",
+    **fit_options: Any,
+) -> np.ndarray:
+    """Restore one image: fit (if given a PSF) and apply through a :class:`Pipeline`.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) ndarray
+        float32/float64 (float64 is filtered in float32 and returned as float64), or
+        uint8/uint16 code values.
+    psf_or_filter : ndarray or DeconvFilter
+        A PSF (then ``noise`` is required; integer images add their quantisation noise)
+        or an already fitted filter.
+    noise : float, optional
+        Noise std in [0, 1] units, for fitting.
+    channel_order, space, luma_only, boundary, backend
+        As for :class:`Pipeline`.
+    **fit_options
+        Passed to :func:`gpudeconv.fit` (``basis=``, ``objective=``, …).
+
+    Returns
+    -------
+    restored : ndarray, same shape and dtype as ``image``
+    """
+    image = image_array("image", image)
+    if isinstance(psf_or_filter, DeconvFilter):
+        if noise is not None or fit_options:
+            raise ValueError("noise= and fit options apply only when a PSF is given")
+        filt = psf_or_filter
+    else:
+        if noise is None:
+            raise ValueError("noise= is required when deblurring with a PSF")
+        check_real("noise", noise, nonnegative=True)
+        if image.dtype.kind == "u":
+            fit_options.setdefault("quantization_bits", image.dtype.itemsize * 8)
+        filt = fit(psf_or_filter, noise=noise, **fit_options)
+    work = image.astype(np.float32) if image.dtype == np.float64 else image
+    pipe = Pipeline(
+        filt,
+        shape=work.shape,
+        dtype=work.dtype,
+        channel_order=channel_order,
+        space=space,
+        luma_only=luma_only,
+        boundary=boundary,
+        backend=backend,
+    )
+    restored = pipe(work)
+    return restored.astype(image.dtype, copy=False)

@@ -1,0 +1,287 @@
+"""One test body over format × boundary × basis × backend, plus the API's rules."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import gpudeconv
+from gpudeconv import FilterTable, Pipeline, deblur, fit, psf
+from gpudeconv.reference import restore_reference
+from tests import tolerances as tol
+
+#: Backends under test; the CUDA issue adds 'cuda-sim' here (and 'cuda' with a GPU).
+BACKENDS = ["cpu"]
+
+FORMATS = {
+    "f32-plane": ((), np.float32, {}),
+    "f32-1ch": ((1,), np.float32, {}),
+    "f32-rgb": ((3,), np.float32, {}),
+    "f32-rgba": ((4,), np.float32, {}),
+    "f32-luma": ((3,), np.float32, {"luma_only": True}),
+    "u8-bgr": ((3,), np.uint8, {}),
+    "u8-rgb": ((3,), np.uint8, {"channel_order": "rgb"}),
+    "u8-bgra": ((4,), np.uint8, {}),
+    "u8-grey": ((), np.uint8, {}),
+    "u8-srgb-space": ((3,), np.uint8, {"space": "srgb"}),
+    "u8-luma": ((3,), np.uint8, {"luma_only": True}),
+    "u8-rgba-luma": ((4,), np.uint8, {"luma_only": True, "channel_order": "rgb"}),
+    "u16-rgb": ((3,), np.uint16, {"channel_order": "rgb"}),
+    "u16-bgra": ((4,), np.uint16, {}),
+}
+BASES = {
+    "gauss-lap": {"basis": "gauss-lap"},
+    "atrous": {"basis": "atrous", "levels": 3},
+    "fir": {"basis": "fir"},
+    "fir-2d": {"basis": "fir", "mode": "2d", "radius": 3},
+    "unsharp": {"basis": "unsharp"},
+}
+SIZES = [(1, 1), (1, 17), (17, 1), (7, 5), (37, 23)]
+
+
+@pytest.fixture(scope="module")
+def filters():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gpudeconv.FitQualityWarning)
+        return {
+            name: fit(psf.gaussian(1.0), noise=0.002, quantization_bits=8, **opts)
+            for name, opts in BASES.items()
+        }
+
+
+def _frame(rng, size, fmt):
+    extra, dtype, _ = FORMATS[fmt]
+    shape = (*size, *extra)
+    if dtype == np.float32:
+        return rng.random(shape, dtype=np.float32)
+    return rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True, dtype=dtype)
+
+
+def _check(out, frame, filt, pipe):
+    ref = restore_reference(frame, filt, pipe.spec)
+    assert out.shape == frame.shape and out.dtype == frame.dtype and out.flags.c_contiguous
+    if frame.dtype == np.float32:
+        np.testing.assert_allclose(out, ref, atol=tol.PIPELINE_F32, rtol=0)
+    else:
+        diff = np.abs(out.astype(np.int64) - ref.astype(np.int64))
+        assert diff.max() <= tol.PIPELINE_LSB
+    if pipe.spec.has_alpha:
+        np.testing.assert_array_equal(out[..., 3], frame[..., 3])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("basis", list(BASES))
+@pytest.mark.parametrize("boundary", ["reflect", "clamp"])
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_matches_float64_reference(rng, filters, backend, basis, boundary, fmt):
+    filt = filters[basis]
+    options = FORMATS[fmt][2]
+    for size in SIZES:
+        frame = _frame(rng, size, fmt)
+        pipe = Pipeline(
+            filt,
+            shape=frame.shape,
+            dtype=frame.dtype,
+            boundary=boundary,
+            backend=backend,
+            **options,
+        )
+        _check(pipe(frame), frame, filt, pipe)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fmt", ["u8-bgr", "f32-rgb", "u8-luma"])
+def test_full_hd(rng, filters, backend, fmt):
+    frame = _frame(rng, (1080, 1920), fmt)
+    pipe = Pipeline(
+        filters["gauss-lap"],
+        shape=frame.shape,
+        dtype=frame.dtype,
+        backend=backend,
+        **FORMATS[fmt][2],
+    )
+    _check(pipe(frame), frame, filters["gauss-lap"], pipe)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fmt", ["f32-rgb", "u8-bgr", "u8-bgra", "f32-plane"])
+def test_non_contiguous_views(rng, filters, backend, fmt):
+    big = _frame(rng, (90, 70), fmt)
+    filt = filters["gauss-lap"]
+    for view in (big[::2, ::-1], big[5:50, 3:40], np.asfortranarray(big)):
+        pipe = Pipeline(
+            filt, shape=view.shape, dtype=view.dtype, backend=backend, **FORMATS[fmt][2]
+        )
+        _check(pipe(view), np.ascontiguousarray(view), filt, pipe)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_impulse_response_is_the_dense_kernel(filters, backend):
+    for name, filt in filters.items():
+        k = filt.kernel()
+        frame = np.zeros((k.shape[0] + 10, k.shape[1] + 12), np.float32)
+        cy, cx = frame.shape[0] // 2, frame.shape[1] // 2
+        frame[cy, cx] = 1.0
+        pipe = Pipeline(filt, shape=frame.shape, dtype=np.float32, backend=backend)
+        out = pipe(frame)
+        ry, rx = k.shape[0] // 2, k.shape[1] // 2
+        np.testing.assert_allclose(
+            out[cy - ry : cy + ry + 1, cx - rx : cx + rx + 1],
+            k,
+            atol=tol.PIPELINE_F32,
+            err_msg=name,
+        )
+
+
+def test_pipeline_and_deblur_agree(rng, filters):
+    frame = _frame(rng, (40, 50), "u8-bgr")
+    kernel = psf.gaussian(1.0)
+    one_shot = deblur(frame, kernel, noise=0.002)  # uint8: quantization_bits=8 implied
+    pipe = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.uint8)
+    np.testing.assert_array_equal(one_shot, pipe(frame))
+    np.testing.assert_array_equal(deblur(frame, filters["gauss-lap"]), one_shot)
+    as64 = frame / 255.0
+    out64 = deblur(as64, filters["gauss-lap"])
+    assert out64.dtype == np.float64 and out64.shape == frame.shape
+
+
+def test_out_rules(rng, filters):
+    frame = _frame(rng, (30, 40), "f32-rgb")
+    pipe = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.float32)
+    expect = pipe(frame)
+    out = np.empty_like(frame)
+    assert pipe(frame, out=out) is out
+    np.testing.assert_array_equal(out, expect)
+    in_place = frame.copy()
+    assert pipe(in_place, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expect)
+    frozen = np.empty_like(frame)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        pipe(frame, out=frozen)
+    big = np.zeros((31, 40, 3), np.float32)
+    with pytest.raises(ValueError, match="out overlaps the input frame"):
+        pipe(big[:30], out=big[1:31])
+    with pytest.raises(ValueError, match=r"out has shape \(30, 40\)"):
+        pipe(frame, out=np.empty((30, 40), np.float32))
+    with pytest.raises(TypeError, match="out has dtype uint8"):
+        pipe(frame, out=np.empty(frame.shape, np.uint8))
+
+
+def test_no_allocation_per_frame(rng, filters):
+    frame = _frame(rng, (256, 256), "u8-bgr")
+    pipe = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.uint8, backend="cpu")
+    out = np.empty_like(frame)
+    pipe(frame, out=out)  # first frame: anything lazily created is created now
+    tracemalloc.start()
+    try:
+        pipe(frame, out=out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < frame.size  # far below one float32 copy of the frame (4 × size)
+
+
+def test_table_weights_change_without_replanning(rng):
+    table = FilterTable.fit(sigmas=[0.6, 1.0, 1.6], noises=[0.0, 0.01], quantization_bits=8)
+    frame = _frame(rng, (33, 47), "u8-bgr")
+    pipe = Pipeline(table, shape=frame.shape, dtype=np.uint8)
+    buffers = pipe._backend._buffers
+    pipe.set_blur(1.3, 0.004)
+    assert pipe._backend._buffers is buffers
+    np.testing.assert_allclose(pipe.filter.weights, table.weights(1.3, 0.004))
+    fresh = Pipeline(table(1.3, 0.004), shape=frame.shape, dtype=np.uint8)
+    np.testing.assert_array_equal(pipe(frame), fresh(frame))
+    pipe.set_filter(table(0.8, 0.0))
+    assert pipe._backend._buffers is buffers
+    with pytest.raises(ValueError, match=r"sigma=2\.0 is outside the table's grid"):
+        pipe.set_blur(2.0, 0.0)
+    plain = Pipeline(table(1.0, 0.0), shape=frame.shape, dtype=np.uint8)
+    with pytest.raises(ValueError, match="set_blur needs a FilterTable"):
+        plain.set_blur(1.0, 0.0)
+
+
+def test_set_filter_with_other_terms_replans(rng, filters):
+    frame = _frame(rng, (20, 30), "f32-rgb")
+    pipe = Pipeline(filters["atrous"], shape=frame.shape, dtype=np.float32)
+    pipe.set_filter(filters["gauss-lap"])  # larger kernels: buffers grow
+    _check(pipe(frame), frame, filters["gauss-lap"], pipe)
+
+
+def test_finite_checks(filters):
+    frame = np.zeros((8, 9, 3), np.float32)
+    frame[2, 3, 1] = np.nan
+    pipe = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.float32)
+    with pytest.raises(ValueError, match="frame contains NaN or Inf"):
+        pipe(frame)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        deblur(frame, filters["gauss-lap"])
+    unchecked = Pipeline(
+        filters["gauss-lap"], shape=frame.shape, dtype=np.float32, check_finite=False
+    )
+    assert np.isnan(unchecked(frame)).any()  # documented: no check, NaN spreads
+    for shape in [(1, 1), (1, 1, 3), (5, 4, 4)]:
+        bad = np.zeros(shape, np.float32)
+        bad.flat[-1] = np.inf
+        tiny = Pipeline(filters["gauss-lap"], shape=shape, dtype=np.float32)
+        with pytest.raises(ValueError, match="frame contains NaN or Inf"):
+            tiny(bad)
+        with pytest.raises(ValueError, match="frame contains NaN or Inf"):
+            tiny(np.asfortranarray(bad))
+
+
+def test_backend_selection(monkeypatch, filters):
+    f = filters["gauss-lap"]
+    pipe = Pipeline(f, shape=(8, 8), dtype=np.float32)
+    assert pipe.backend == "cpu" and "CUDA not usable" in pipe.backend_reason
+    with pytest.raises(ValueError, match="backend 'cuda' cannot run: "):
+        Pipeline(f, shape=(8, 8), dtype=np.float32, backend="cuda")
+    monkeypatch.setenv("GPUDECONV_BACKEND", "cpu")
+    assert Pipeline(f, shape=(8, 8), dtype=np.float32).backend_reason == "GPUDECONV_BACKEND=cpu"
+    monkeypatch.setenv("GPUDECONV_BACKEND", "tpu")
+    with pytest.raises(ValueError, match="Invalid GPUDECONV_BACKEND environment variable"):
+        Pipeline(f, shape=(8, 8), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"shape": (8, 8, 2), "dtype": np.uint8}, ValueError, "1, 3 or 4 channels"),
+        ({"shape": (0, 8), "dtype": np.uint8}, ValueError, "positive sizes"),
+        ({"shape": (8,), "dtype": np.uint8}, ValueError, r"\(H, W\) or \(H, W, C\)"),
+        ({"shape": (8, 8), "dtype": np.float64}, TypeError, "float32, uint8, uint16"),
+        ({"shape": (8, 8), "dtype": np.uint8, "luma_only": True}, ValueError, "luma_only"),
+        ({"shape": (8, 8), "dtype": np.uint8, "boundary": "wrap"}, ValueError, "Invalid boundary"),
+        (
+            {"shape": (8, 8), "dtype": np.uint8, "channel_order": "grb"},
+            ValueError,
+            "Invalid channel_order",
+        ),
+        ({"shape": (8, 8), "dtype": np.uint8, "space": "log"}, ValueError, "Invalid space"),
+        ({"shape": (8, 8), "dtype": np.uint8, "backend": "metal"}, ValueError, "Invalid backend"),
+    ],
+)
+def test_bad_pipeline_arguments(filters, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        Pipeline(filters["gauss-lap"], **kwargs)
+
+
+def test_bad_frames(filters):
+    pipe = Pipeline(filters["gauss-lap"], shape=(8, 9, 3), dtype=np.uint8)
+    with pytest.raises(
+        ValueError,
+        match=r"frame has shape \(9, 8, 3\); this pipeline was "
+        r"built for \(8, 9, 3\)",
+    ):
+        pipe(np.zeros((9, 8, 3), np.uint8))
+    with pytest.raises(TypeError, match="frame has dtype float32"):
+        pipe(np.zeros((8, 9, 3), np.float32))
+    with pytest.raises(TypeError, match="frame must be an array"):
+        pipe([[0]])
+    with pytest.raises(TypeError, match="filter must be a DeconvFilter or FilterTable"):
+        Pipeline("gauss", shape=(8, 8), dtype=np.uint8)
+    with pytest.raises(ValueError, match="noise= is required"):
+        deblur(np.zeros((8, 8), np.float32), psf.gaussian(1.0))
