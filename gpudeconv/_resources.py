@@ -18,9 +18,9 @@ def _kernel_dir() -> Path:
 
 
 def kernel_names() -> list[str]:
-    """Names of the shipped kernel sources (``*.cu`` and ``*.cuh``)."""
+    """Names of the shipped kernel sources (``*.cu``, ``*.cuh``, the shim ``*.h``)."""
     folder = _kernel_dir()
-    return sorted(p.name for p in folder.iterdir() if p.suffix in (".cu", ".cuh"))
+    return sorted(p.name for p in folder.iterdir() if p.suffix in (".cu", ".cuh", ".h"))
 
 
 def kernel_source(name: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ._validate import check_real, image_array
@@ -140,19 +140,14 @@ class Pipeline:
         -------
         out : ndarray
         """
-        frame = self.spec.check_frame(frame)
-        if self.check_finite and frame.dtype.kind == "f" and not _all_finite(frame):
-            raise ValueError(
-                "frame contains NaN or Inf; only finite values are allowed "
-                "(check_finite=False skips this check)"
-            )
+        frame = self._check(frame)
         if out is None:
-            out = np.empty(self.spec.shape, self.spec.dtype)
+            out = self._backend.empty_like(frame)
         else:
             self.spec.check_frame(out, "out")
-            if not out.flags.writeable:
+            if not _writeable(out):
                 raise ValueError("out is read-only; pass a writeable array")
-            if np.shares_memory(out, frame):
+            if _shares_memory(out, frame):
                 if not _same_view(out, frame):
                     raise ValueError(
                         "out overlaps the input frame without being the same "
@@ -163,18 +158,65 @@ class Pipeline:
         self._backend(frame, out)
         return out
 
+    def _check(self, frame: Any) -> Any:
+        frame = self.spec.check_frame(frame)
+        if self.check_finite and frame.dtype.kind == "f" and not self._backend.all_finite(frame):
+            raise ValueError("frame contains NaN or Inf; only finite values are allowed "
+                             "(check_finite=False skips this check)")
+        return frame
 
-def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
-    return (
-        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-        and a.strides == b.strides
-    )
+    # ------------------------------------------------------------------ streaming
+    def submit(self, frame: np.ndarray) -> None:
+        """Start restoring a host frame; collect it with :meth:`result` (FIFO).
+
+        On the CUDA backend two frames can be in flight: the upload of one overlaps the
+        kernel and download of the other. The frame may be reused after the call.
+        """
+        self._backend.submit(self._check(frame))
+
+    def result(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Wait for the oldest submitted frame and return its restoration."""
+        if out is not None:
+            self.spec.check_frame(out, "out")
+        return self._backend.result(out)
+
+    def stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Restore an iterable of host frames in order, keeping two in flight.
+
+        Yields a new array per frame.
+        """
+        for frame in frames:
+            if self._backend.in_flight >= 2:
+                yield self.result()
+            self.submit(frame)
+        while self._backend.in_flight:
+            yield self.result()
 
 
-def _all_finite(frame: np.ndarray) -> bool:
-    if frame.flags.c_contiguous:  # OpenCV's check reads the frame once, fast
-        return bool(cv2.checkRange(frame.reshape(frame.shape[0], -1))[0])
-    return bool(np.isfinite(frame).all())
+def _writeable(a: Any) -> bool:
+    flags = getattr(a, "flags", None)  # CuPy arrays and tensors have no read-only flag
+    return True if flags is None else bool(getattr(flags, "writeable", True))
+
+
+def _data_pointer(a: Any) -> int:
+    interface = getattr(a, "__cuda_array_interface__", None) or a.__array_interface__
+    return int(interface["data"][0])
+
+
+def _same_view(a: Any, b: Any) -> bool:
+    return _data_pointer(a) == _data_pointer(b) and a.strides == b.strides
+
+
+def _shares_memory(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.shares_memory(a, b))
+
+    def span(x: Any) -> tuple[int, int]:  # device arrays: the byte ranges they cover
+        start = _data_pointer(x)
+        return start, start + int(np.prod(x.shape)) * x.dtype.itemsize
+
+    (a0, a1), (b0, b1) = span(a), span(b)
+    return a0 < b1 and b0 < a1
 
 
 def deblur(

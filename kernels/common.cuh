@@ -4,10 +4,13 @@
 // shim (tests), so it uses only plain C++ plus the CUDA qualifiers the shim defines.
 #pragma once
 
-#ifndef GPUDECONV_INDEX_T
-#define GPUDECONV_INDEX_T int  // the backend defines long long when the byte extent needs it
+// Dynamic shared memory: one extern array on the GPU; the host emulation shim defines
+// this macro itself (a per-block buffer) before including this file.
+#ifndef GPUDECONV_DYNAMIC_SHARED
+#define GPUDECONV_DYNAMIC_SHARED(type, name) \
+    extern __shared__ __align__(16) unsigned char gpudeconv_smem[]; \
+    type* name = reinterpret_cast<type*>(gpudeconv_smem)
 #endif
-typedef GPUDECONV_INDEX_T index_t;
 
 // Border modes, in the order of the Python enumeration (backends/plan.py).
 #define GPUDECONV_BORDER_REFLECT 0  // ...cba|abc... (OpenCV BORDER_REFLECT)
@@ -15,12 +18,14 @@ typedef GPUDECONV_INDEX_T index_t;
 
 // Map an out-of-range coordinate into [0, n). Reflect folds repeatedly, so taps wider than
 // the image (tiny frames) are still defined, and identical to OpenCV's BORDER_REFLECT.
-__device__ __forceinline__ index_t border_index(index_t i, index_t n, int mode) {
+// Index is int or long long, as the backend chose from the frame's byte extent.
+template <typename Index>
+__device__ __forceinline__ Index border_index(Index i, Index n, int mode) {
     if (mode == GPUDECONV_BORDER_CLAMP) {
         return i < 0 ? 0 : (i >= n ? n - 1 : i);
     }
     if (n == 1) return 0;
-    const index_t period = 2 * n;
+    const Index period = 2 * n;
     i %= period;
     if (i < 0) i += period;
     return i < n ? i : period - 1 - i;

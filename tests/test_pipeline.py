@@ -10,8 +10,9 @@ from gpudeconv import FilterTable, Pipeline, deblur, fit, psf
 from gpudeconv.reference import restore_reference
 from tests import tolerances as tol
 
-#: Backends under test; the CUDA issue adds 'cuda-sim' here (and 'cuda' with a GPU).
-BACKENDS = ["cpu"]
+#: Backends under test: one body, every backend. 'cuda' runs the real GPU path and is
+#: skipped (with the reason) where no device exists.
+BACKENDS = ["cpu", "cuda-sim", pytest.param("cuda", marks=pytest.mark.cuda)]
 
 FORMATS = {
     "f32-plane": ((), np.float32, {}),
@@ -71,7 +72,16 @@ def _check(out, frame, filt, pipe):
         np.testing.assert_array_equal(out[..., 3], frame[..., 3])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.fixture
+def backend(request):
+    """The backend under test; 'cuda' needs a device and skips with the reason if none."""
+    name = request.param
+    if name == "cuda":
+        request.getfixturevalue("cuda")
+    return name
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize("basis", list(BASES))
 @pytest.mark.parametrize("boundary", ["reflect", "clamp"])
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -92,7 +102,7 @@ def test_matches_float64_reference(rng, filters, backend, basis, boundary, fmt):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize("fmt", ["u8-bgr", "f32-rgb", "u8-luma"])
 def test_full_hd(rng, filters, backend, fmt):
     frame = _frame(rng, (1080, 1920), fmt)
@@ -106,7 +116,7 @@ def test_full_hd(rng, filters, backend, fmt):
     _check(pipe(frame), frame, filters["gauss-lap"], pipe)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize("fmt", ["f32-rgb", "u8-bgr", "u8-bgra", "f32-plane"])
 def test_non_contiguous_views(rng, filters, backend, fmt):
     big = _frame(rng, (90, 70), fmt)
@@ -118,7 +128,7 @@ def test_non_contiguous_views(rng, filters, backend, fmt):
         _check(pipe(view), np.ascontiguousarray(view), filt, pipe)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_impulse_response_is_the_dense_kernel(filters, backend):
     for name, filt in filters.items():
         k = filt.kernel()

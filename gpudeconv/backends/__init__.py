@@ -1,4 +1,4 @@
-"""Backend selection: ``auto``, ``cpu`` (and, with the CUDA issue, ``cuda`` / ``cuda-sim``).
+"""Backend selection: ``auto``, ``cpu``, ``cuda`` (CuPy) and ``cuda-sim`` (its emulation).
 
 A forced backend that cannot run raises ``ValueError`` with the reason; ``auto`` picks the
 best usable one and records why. ``GPUDECONV_BACKEND`` overrides ``auto``.
@@ -21,7 +21,9 @@ ENV_VAR = "GPUDECONV_BACKEND"
 
 def cuda_unavailable_reason() -> str | None:
     """Why the real CUDA backend cannot run here, or None when it can."""
-    return "the CUDA backend is not built yet (issue 5); only 'cpu' exists"
+    from .cuda import cuda_unavailable_reason as reason
+
+    return reason()
 
 
 def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Any, str]:
@@ -37,8 +39,21 @@ def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Any,
             why_not = cuda_unavailable_reason()
             name = "cpu" if why_not else "cuda"
             reason = f"auto: CUDA not usable ({why_not})" if why_not else "auto: CUDA usable"
-    if name in ("cuda", "cuda-sim"):
-        raise ValueError(f"backend {name!r} cannot run: {cuda_unavailable_reason()}")
+    if name == "cuda":
+        why_not = cuda_unavailable_reason()
+        if why_not:
+            raise ValueError(f"backend 'cuda' cannot run: {why_not}")
+        from .cuda import CudaBackend, CupyRuntime
+
+        return CudaBackend(spec, filt, CupyRuntime()), reason
+    if name == "cuda-sim":
+        from .cuda import CudaBackend, SimRuntime
+        from .cuda_sim import compiler_unavailable_reason
+
+        why_not = compiler_unavailable_reason()
+        if why_not:
+            raise ValueError(f"backend 'cuda-sim' cannot run: {why_not}")
+        return CudaBackend(spec, filt, SimRuntime()), reason
     from .cpu import CpuBackend
 
     return CpuBackend(spec, filt), reason

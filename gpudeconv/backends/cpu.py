@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -108,6 +109,7 @@ class CpuBackend:
         self._plan = FilterPlan.from_filter(filt, self._dtype.type)
         self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
         self._allocate_strips()
+        self._done: deque[np.ndarray] = deque()
 
     def _allocate_strips(self) -> None:
         w, c = self.spec.width, self.spec.channels
@@ -160,6 +162,37 @@ class CpuBackend:
         )
 
     # ------------------------------------------------------------------ frames
+    def empty_like(self, frame: np.ndarray) -> np.ndarray:
+        """A new output array for ``frame``."""
+        return np.empty(self.spec.shape, self.spec.dtype)
+
+    def all_finite(self, frame: np.ndarray) -> bool:
+        """NaN/Inf check; OpenCV's reads a contiguous frame once, fast."""
+        if frame.flags.c_contiguous:
+            return bool(cv2.checkRange(frame.reshape(frame.shape[0], -1))[0])
+        return bool(np.isfinite(frame).all())
+
+    def submit(self, frame: np.ndarray) -> None:
+        """Restore ``frame`` now and keep it for :meth:`result` (the CPU has no overlap)."""
+        out = self.empty_like(frame)
+        self(frame, out)
+        self._done.append(out)
+
+    def result(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The oldest submitted frame's result (in ``out`` if given)."""
+        if not self._done:
+            raise ValueError("no frame in flight; call submit(frame) first")
+        done = self._done.popleft()
+        if out is None:
+            return done
+        np.copyto(out, done)
+        return out
+
+    @property
+    def in_flight(self) -> int:
+        """Frames submitted and not yet collected."""
+        return len(self._done)
+
     def __call__(self, frame: np.ndarray, out: np.ndarray) -> None:
         """Restore ``frame`` (already validated) into ``out`` (same shape and dtype)."""
         spec = self.spec
@@ -172,6 +205,7 @@ class CpuBackend:
         if spec.is_integer or spec.luma_only:
             list(pool.map(lambda s0: self._prepare(frame, s0), self._starts))
         dc = self._dc_gain()
+        self._applied = self._plan.weights(self._weights)  # rounded-tap DC folded in
         list(pool.map(lambda item: self._run_strip(frame, out, dc, *item), enumerate(self._starts)))
 
     def _rows(self, s0: int) -> slice:
@@ -206,7 +240,7 @@ class CpuBackend:
     def _run_strip(
         self, frame: np.ndarray, out: np.ndarray, dc: float, index: int, s0: int
     ) -> None:
-        spec, plan, weights = self.spec, self._plan, self._weights
+        spec, plan, weights = self.spec, self._plan, self._applied
         buf = self._buffers[index]
         rows = self._rows(s0)
         n = rows.stop - rows.start

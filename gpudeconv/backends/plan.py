@@ -17,13 +17,30 @@ class FilterPlan:
 
     taps_y: tuple[np.ndarray, ...]
     taps_x: tuple[np.ndarray, ...]
+    #: Per-term factor ``Σky·Σkx`` (float64 taps) / the same of the rounded taps: weights
+    #: are multiplied by it, so rounding the taps never changes a term's response to a
+    #: constant (the weights reach the hundreds; 1e-7 in a tap sum would show).
+    dc_scale: np.ndarray
+    #: ``F(0)`` of the filter in float64: what a constant frame is multiplied by.
+    dc_terms: np.ndarray
 
     @classmethod
     def from_filter(cls, filt: DeconvFilter, dtype: type = np.float32) -> FilterPlan:
         """Plan the terms of ``filt`` in ``dtype`` (weights are set separately, per frame)."""
         ty = tuple(np.ascontiguousarray(ky, dtype=dtype) for ky, _ in filt.terms)
         tx = tuple(np.ascontiguousarray(kx, dtype=dtype) for _, kx in filt.terms)
-        return cls(ty, tx)
+        exact = np.array([float(ky.sum()) * float(kx.sum()) for ky, kx in filt.terms])
+        rounded = np.array([float(a.sum(dtype=np.float64)) * float(b.sum(dtype=np.float64))
+                            for a, b in zip(ty, tx, strict=True)])
+        return cls(ty, tx, exact / rounded, exact)
+
+    def weights(self, weights: np.ndarray) -> np.ndarray:
+        """Float64 weights to apply with the rounded taps (``dc_scale`` folded in)."""
+        return np.asarray(weights, dtype=np.float64) * self.dc_scale
+
+    def dc_gain(self, weights: np.ndarray) -> float:
+        """``F(0) = Σ_j w_j Σky_j Σkx_j`` in float64 (1 for band bases)."""
+        return float(np.dot(np.asarray(weights, dtype=np.float64), self.dc_terms))
 
     @property
     def size(self) -> int:

@@ -1,0 +1,145 @@
+"""Host emulation of the CUDA kernels: g++ builds them with ``kernels/host_shim.h``.
+
+:class:`SimModule` looks like a CuPy ``RawModule`` (``get_function(name)`` returning a
+callable ``(grid, block, args, shared_mem=0)``), so the CUDA backend's own Python code runs
+unchanged on NumPy arrays as backend ``cuda-sim``. Libraries are cached on disk by a hash
+of the source, the instantiation and the flags. ``GPUDECONV_SIM_SANITIZE=address`` (or
+``thread``) builds with sanitizers, for tests that run it in a subprocess.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._resources import kernel_source
+from .kernels import KernelSpec, code_hash, kernel_code
+
+__all__ = ["SimModule", "compiler_unavailable_reason", "sim_source"]
+
+_BASE_FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-pthread", "-w")
+_SANITIZE = {
+    "": (),
+    "address": ("-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g",
+                "-fno-sanitize-recover=undefined"),
+    "thread": ("-fsanitize=thread", "-g"),
+}
+_SCALARS = {
+    np.dtype(np.int32): ctypes.c_int32,
+    np.dtype(np.int64): ctypes.c_int64,
+    np.dtype(np.float32): ctypes.c_float,
+    np.dtype(np.float64): ctypes.c_double,
+}
+
+
+def compiler_unavailable_reason() -> str | None:
+    """Why the emulation cannot be built here (no g++), or None."""
+    return None if shutil.which("g++") else "g++ is not on PATH (needed to build cuda-sim)"
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("GPUDECONV_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudeconv")
+    path = Path(root) / "sim"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sim_source(names: list[str], code: str | None = None) -> str:
+    """A translation unit: shim, kernel source, one ``extern "C"`` launcher per name."""
+    lines = ['#include "host_shim.h"', code if code is not None else kernel_code()]
+    for i, name in enumerate(names):
+        lines.append(
+            f'extern "C" void gpudeconv_launch_{i}(unsigned gx, unsigned gy, unsigned gz, '
+            "unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args) {\n"
+            f"    gpudeconv_sim::launch(&{name}, dim3(gx, gy, gz), dim3(bx, by, bz), "
+            "shared, args);\n}")
+    return "\n".join(lines) + "\n"
+
+
+def build_library(names: list[str], *, sanitize: str = "", code: str | None = None,
+                  out: Path | None = None) -> Path:
+    """Compile ``names`` into a shared library (cached); returns its path."""
+    if sanitize not in _SANITIZE:
+        raise ValueError(f"Invalid sanitize {sanitize!r}; expected one of {tuple(_SANITIZE)}")
+    reason = compiler_unavailable_reason()
+    if reason:
+        raise ValueError(f"cannot build the CUDA emulation: {reason}")
+    source = sim_source(names, code)
+    shim = kernel_source("host_shim.h")
+    flags = (*_BASE_FLAGS, *_SANITIZE[sanitize])
+    target = out or _cache_dir() / f"sim-{code_hash(source, shim, *flags)}.so"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "host_shim.h").write_text(shim)
+        (Path(tmp) / "unit.cpp").write_text(source)
+        built = Path(tmp) / "lib.so"
+        result = subprocess.run(["g++", *flags, "-I", tmp, str(Path(tmp) / "unit.cpp"), "-o",
+                                 str(built)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"g++ failed to build the CUDA emulation:\n{result.stderr}")
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(built, partial)
+        os.replace(partial, target)  # atomic: concurrent builders never see half a file
+    return target
+
+
+def _c_argument(value: Any) -> Any:
+    """A ctypes object holding one kernel argument, as cuLaunchKernel expects it."""
+    if value is None:
+        return ctypes.c_void_p(None)
+    if isinstance(value, np.ndarray):
+        return ctypes.c_void_p(value.ctypes.data)
+    if isinstance(value, np.generic) and value.dtype in _SCALARS:
+        return _SCALARS[value.dtype](value.item())
+    raise TypeError(f"kernel arguments must be NumPy arrays, None or NumPy scalars of "
+                    f"{sorted(str(d) for d in _SCALARS)}; got {type(value).__name__}")
+
+
+class SimFunction:
+    """One emulated kernel, called like ``cupy.RawKernel``."""
+
+    def __init__(self, launcher: Any, name: str) -> None:
+        self._launcher = launcher
+        self.name = name
+
+    def __call__(self, grid: tuple[int, ...], block: tuple[int, ...], args: tuple[Any, ...],
+                 *, shared_mem: int = 0) -> None:
+        """Run the kernel over ``grid`` blocks of ``block`` host threads."""
+        grid3 = (*grid, 1, 1)[:3]
+        block3 = (*block, 1, 1)[:3]
+        values = [_c_argument(a) for a in args]
+        pointers = (ctypes.c_void_p * len(values))(
+            *[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in values])
+        self._launcher(*[ctypes.c_uint(int(v)) for v in (*grid3, *block3)],
+                       ctypes.c_size_t(int(shared_mem)), pointers)
+
+
+class SimModule:
+    """The emulated counterpart of ``cupy.RawModule(code, name_expressions=names)``."""
+
+    def __init__(self, names: list[str], *, sanitize: str = "") -> None:
+        self.names = list(names)
+        self._lib = ctypes.CDLL(str(build_library(self.names, sanitize=sanitize)))
+
+    def get_function(self, name: str) -> SimFunction:
+        """The kernel for one of the module's name expressions."""
+        if name not in self.names:
+            raise ValueError(f"{name!r} is not in this module; it has {self.names}")
+        return SimFunction(getattr(self._lib, f"gpudeconv_launch_{self.names.index(name)}"),
+                           name)
+
+
+@lru_cache(maxsize=None)
+def sim_module(spec: KernelSpec) -> SimModule:
+    """The emulated module of one instantiation, built once per process."""
+    return SimModule([spec.name], sanitize=os.environ.get("GPUDECONV_SIM_SANITIZE", ""))

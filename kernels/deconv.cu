@@ -1,0 +1,159 @@
+// gpudeconv — the fused restoration kernel.
+//
+// One launch restores a whole frame: each block loads a tile plus halo once (decoding
+// sRGB codes to centred linear light on the way), runs every separable term of the plan
+// through shared memory (vertical pass into a second tile, horizontal pass into
+// registers), combines the terms with their weights and writes the encoded result once.
+//
+// Template parameters (they appear in the kernel's name, so a profile reads itself):
+//   T      frame element: unsigned char, unsigned short or float
+//   C      channels per pixel: 1, 3 or 4 (the 4th is alpha, copied)
+//   LUMA   1: filter luminance only and add its change to every colour channel
+//   BORDER GPUDECONV_BORDER_REFLECT or GPUDECONV_BORDER_CLAMP
+//   Index  int or long long, chosen by the backend from the frame's byte extent
+//
+// Work precision is float, and double for unsigned short frames, where float's rounding
+// reaches several codes of 65535 near black (the CPU backend does the same).
+#include "common.cuh"
+
+#define GPUDECONV_BLOCK_X 32
+#define GPUDECONV_BLOCK_Y 8
+#define GPUDECONV_ROWS 4  // output rows per thread
+#define GPUDECONV_TILE_X GPUDECONV_BLOCK_X
+#define GPUDECONV_TILE_Y (GPUDECONV_BLOCK_Y * GPUDECONV_ROWS)
+
+namespace gpudeconv {
+
+template <typename T> struct Work { typedef float type; };
+template <> struct Work<unsigned short> { typedef double type; };
+
+// Decoded, centred (value - 1/2) colour of the pixel at p: codes through the table,
+// floats as they are.
+template <typename T, int C, typename W>
+__device__ __forceinline__ void load_colour(const T* __restrict__ p, const W* __restrict__ lut,
+                                            W v[3]) {
+    constexpr int n = C == 1 ? 1 : 3;
+    for (int c = 0; c < n; ++c) {
+        v[c] = lut ? lut[(int)p[c]] : (W)p[c] - (W)0.5;
+    }
+}
+
+template <typename T, typename W>
+__device__ __forceinline__ T encode(W value, int srgb, W max_code) {
+    W v = value;
+    if (srgb) v = (W)linear_to_srgb((float)(v > (W)0 ? v : (W)0));
+    v = v * max_code;
+    v = v < (W)0 ? (W)0 : (v > max_code ? max_code : v);
+    return (T)rint((double)v);
+}
+
+template <>
+__device__ __forceinline__ float encode<float, float>(float value, int, float) {
+    return value;
+}
+
+template <typename T, int C, int LUMA, int BORDER, typename Index>
+__global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Index height,
+                             Index width, Index src_row, Index dst_row,
+                             const typename Work<T>::type* __restrict__ taps,
+                             const int* __restrict__ term_info,
+                             const double* __restrict__ weights, int n_terms,
+                             int radius, const typename Work<T>::type* __restrict__ lut,
+                             int srgb, typename Work<T>::type max_code, double offset_back,
+                             typename Work<T>::type luma0, typename Work<T>::type luma1,
+                             typename Work<T>::type luma2) {
+    typedef typename Work<T>::type W;
+    constexpr int CF = (LUMA || C == 1) ? 1 : 3;  // planes filtered
+    const int R = radius;
+    const int in_w = GPUDECONV_TILE_X + 2 * R;
+    const int in_h = GPUDECONV_TILE_Y + 2 * R;
+    GPUDECONV_DYNAMIC_SHARED(W, in);                 // CF × in_h × in_w
+    W* mid = in + CF * in_h * in_w;                  // CF × TILE_Y × in_w
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int tid = ty * GPUDECONV_BLOCK_X + tx;
+    const int nthreads = GPUDECONV_BLOCK_X * GPUDECONV_BLOCK_Y;
+    const Index tile_x = (Index)blockIdx.x * GPUDECONV_TILE_X;
+    const Index tile_y = (Index)blockIdx.y * GPUDECONV_TILE_Y;
+
+    // 1. Tile + halo, decoded and centred, borders folded in.
+    for (int i = tid; i < in_w * in_h; i += nthreads) {
+        const int iy = i / in_w, ix = i - iy * in_w;
+        const Index gy = border_index<Index>(tile_y - R + iy, height, BORDER);
+        const Index gx = border_index<Index>(tile_x - R + ix, width, BORDER);
+        W v[3];
+        load_colour<T, C, W>(src + gy * src_row + gx * C, lut, v);
+        if (CF == 1) {
+            in[i] = LUMA ? luma0 * v[0] + luma1 * v[1] + luma2 * v[2] : v[0];
+        } else {
+            for (int c = 0; c < CF; ++c) in[c * in_h * in_w + i] = v[c];
+        }
+    }
+    __syncthreads();  // tile loaded
+
+    // The terms' weights reach the hundreds and cancel: partial sums in float would round
+    // at ulp(~100). A double accumulator costs one FP64 add per term and pixel.
+    double acc[GPUDECONV_ROWS][CF];
+    for (int r = 0; r < GPUDECONV_ROWS; ++r)
+        for (int c = 0; c < CF; ++c) acc[r][c] = 0.0;
+
+    // 2. Every term: vertical pass into `mid`, horizontal pass into the accumulators.
+    for (int j = 0; j < n_terms; ++j) {
+        const int ry = term_info[4 * j], rx = term_info[4 * j + 1];
+        const W* ty_taps = taps + term_info[4 * j + 2];
+        const W* tx_taps = taps + term_info[4 * j + 3];
+        // Weights stay double: rounded to float, a weight of ~50 moves the result by 1e-6.
+        const double w = weights[j];
+        if (ry == 0 && rx == 0) {  // a scaled identity: no pass needed
+            const double scale = w * (double)ty_taps[0] * (double)tx_taps[0];
+            for (int r = 0; r < GPUDECONV_ROWS; ++r) {
+                const int y = ty + r * GPUDECONV_BLOCK_Y + R;
+                for (int c = 0; c < CF; ++c)
+                    acc[r][c] += scale * (double)in[(c * in_h + y) * in_w + tx + R];
+            }
+            continue;  // uniform over the block: every thread skips the barriers alike
+        }
+        for (int i = tid; i < GPUDECONV_TILE_Y * in_w; i += nthreads) {
+            const int y = i / in_w, x = i - y * in_w;
+            for (int c = 0; c < CF; ++c) {
+                const W* column = in + (c * in_h + y + R - ry) * in_w + x;
+                W s = (W)0;
+                for (int k = 0; k <= 2 * ry; ++k) s += ty_taps[k] * column[k * in_w];
+                mid[(c * GPUDECONV_TILE_Y + y) * in_w + x] = s;
+            }
+        }
+        __syncthreads();  // vertical pass done
+        for (int r = 0; r < GPUDECONV_ROWS; ++r) {
+            const int y = ty + r * GPUDECONV_BLOCK_Y;
+            for (int c = 0; c < CF; ++c) {
+                const W* row = mid + (c * GPUDECONV_TILE_Y + y) * in_w + tx + R - rx;
+                W s = (W)0;
+                for (int k = 0; k <= 2 * rx; ++k) s += tx_taps[k] * row[k];
+                acc[r][c] += w * (double)s;
+            }
+        }
+        __syncthreads();  // horizontal pass done: `mid` may be overwritten
+    }
+
+    // 3. Combine, encode, write once.
+    for (int r = 0; r < GPUDECONV_ROWS; ++r) {
+        const int ly = ty + r * GPUDECONV_BLOCK_Y;
+        const Index gy = tile_y + ly, gx = tile_x + tx;
+        if (gy >= height || gx >= width) continue;
+        const T* p = src + gy * src_row + gx * C;
+        T* q = dst + gy * dst_row + gx * C;
+        if (LUMA) {
+            // Y = Yc + 1/2: F(Y) - Y = F(Yc) - Yc + (F(0) - 1)/2; colour = vc + 1/2 + that.
+            const W yc = in[(ly + R) * in_w + tx + R];
+            const W delta = (W)(acc[r][0] - (double)yc + offset_back);
+            W v[3];
+            load_colour<T, C, W>(p, lut, v);
+            for (int c = 0; c < 3; ++c) q[c] = encode<T, W>(v[c] + delta, srgb, max_code);
+        } else {
+            for (int c = 0; c < CF; ++c)
+                q[c] = encode<T, W>((W)(acc[r][c] + offset_back), srgb, max_code);
+        }
+        if (C == 4) q[3] = p[3];
+    }
+}
+
+}  // namespace gpudeconv
