@@ -161,8 +161,10 @@ class Pipeline:
     def _check(self, frame: Any) -> Any:
         frame = self.spec.check_frame(frame)
         if self.check_finite and frame.dtype.kind == "f" and not self._backend.all_finite(frame):
-            raise ValueError("frame contains NaN or Inf; only finite values are allowed "
-                             "(check_finite=False skips this check)")
+            raise ValueError(
+                "frame contains NaN or Inf; only finite values are allowed "
+                "(check_finite=False skips this check)"
+            )
         return frame
 
     # ------------------------------------------------------------------ streaming

@@ -45,7 +45,12 @@ def test_cpu_pipeline_quick_writes_results(tmp_path):
     result = json.loads((tmp_path / "cpu_pipeline-quick.json").read_text())
     assert {"cpu", "cores", "opencv"} <= set(result["machine"])
     methods = {(r["method"], r["luma_only"]) for r in result["rows"]}
-    assert methods == {("wiener (FFT)", False), ("gauss-lap", False), ("gauss-lap", True),
-                       ("atrous", False), ("atrous", True)}
+    assert methods == {
+        ("wiener (FFT)", False),
+        ("gauss-lap", False),
+        ("gauss-lap", True),
+        ("atrous", False),
+        ("atrous", True),
+    }
     for row in result["rows"]:
         assert row["p25_ms"] <= row["median_ms"] <= row["p75_ms"] and row["fps"] > 0

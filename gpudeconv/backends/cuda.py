@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -42,14 +42,13 @@ def cuda_unavailable_reason() -> str | None:
     return None if count > 0 else "no CUDA device present"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cupy_function(device: int, name: str) -> Any:
     """Compile one instantiation with NVRTC, memoised per device (CuPy caches on disk)."""
     import cupy
 
     with cupy.cuda.Device(device):
-        module = cupy.RawModule(code=kernel_code(), options=NVRTC_OPTIONS,
-                                name_expressions=[name])
+        module = cupy.RawModule(code=kernel_code(), options=NVRTC_OPTIONS, name_expressions=[name])
         return module.get_function(name)
 
 
@@ -226,7 +225,8 @@ class CudaBackend:
             raise ValueError(
                 f"the filter's radius {self._radius} needs {self._shared} bytes of shared "
                 f"memory per block; this device allows {limit} (use a smaller blur or the "
-                "'cpu' backend)")
+                "'cpu' backend)"
+            )
         self._kernel = self.runtime.function(self._kspec, self._shared)
         self._weights_host = np.asarray(filt.weights, dtype=np.float64).copy()
         self._weights = xp.asarray(plan.weights(self._weights_host))
@@ -251,10 +251,24 @@ class CudaBackend:
     def _launch(self, src: Any, dst: Any) -> None:
         spec, work, index = self.spec, self._work, self._index
         row = spec.width * spec.channels
-        args = (src, dst, index(spec.height), index(spec.width), index(row), index(row),
-                self._taps, self._term_info, self._weights, np.int32(self._plan.size),
-                np.int32(self._radius), self._lut, np.int32(spec.space == "linear"),
-                work(spec.max_code), np.float64(self._offset_back()), *self._luma)
+        args = (
+            src,
+            dst,
+            index(spec.height),
+            index(spec.width),
+            index(row),
+            index(row),
+            self._taps,
+            self._term_info,
+            self._weights,
+            np.int32(self._plan.size),
+            np.int32(self._radius),
+            self._lut,
+            np.int32(spec.space == "linear"),
+            work(spec.max_code),
+            np.float64(self._offset_back()),
+            *self._luma,
+        )
         self._kernel(self._grid, BLOCK, args, shared_mem=self._shared)
 
     # ------------------------------------------------------------------ frames
@@ -295,12 +309,18 @@ class CudaBackend:
         if len(self._pending) >= 2:
             raise ValueError("two frames are already in flight; call result() first")
         if not self._pinned:  # first streamed frame: the second buffer set
-            self._pinned = [(self.runtime.pinned_empty(self.spec.shape, self.spec.dtype),
-                             self.runtime.pinned_empty(self.spec.shape, self.spec.dtype))
-                            for _ in range(2)]
+            self._pinned = [
+                (
+                    self.runtime.pinned_empty(self.spec.shape, self.spec.dtype),
+                    self.runtime.pinned_empty(self.spec.shape, self.spec.dtype),
+                )
+                for _ in range(2)
+            ]
             xp = self.runtime.xp
-            self._buffers = [(self._device_in, self._device_out),
-                             (xp.empty_like(self._device_in), xp.empty_like(self._device_out))]
+            self._buffers = [
+                (self._device_in, self._device_out),
+                (xp.empty_like(self._device_in), xp.empty_like(self._device_out)),
+            ]
         slot = self._next_slot
         self._next_slot = 1 - slot
         pinned_in, pinned_out = self._pinned[slot]

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,12 @@ __all__ = ["SimModule", "compiler_unavailable_reason", "sim_source"]
 _BASE_FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-pthread", "-w")
 _SANITIZE = {
     "": (),
-    "address": ("-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g",
-                "-fno-sanitize-recover=undefined"),
+    "address": (
+        "-fsanitize=address,undefined",
+        "-fno-omit-frame-pointer",
+        "-g",
+        "-fno-sanitize-recover=undefined",
+    ),
     "thread": ("-fsanitize=thread", "-g"),
 }
 _SCALARS = {
@@ -47,7 +51,8 @@ def compiler_unavailable_reason() -> str | None:
 
 def _cache_dir() -> Path:
     root = os.environ.get("GPUDECONV_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudeconv")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudeconv"
+    )
     path = Path(root) / "sim"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -61,12 +66,14 @@ def sim_source(names: list[str], code: str | None = None) -> str:
             f'extern "C" void gpudeconv_launch_{i}(unsigned gx, unsigned gy, unsigned gz, '
             "unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args) {\n"
             f"    gpudeconv_sim::launch(&{name}, dim3(gx, gy, gz), dim3(bx, by, bz), "
-            "shared, args);\n}")
+            "shared, args);\n}"
+        )
     return "\n".join(lines) + "\n"
 
 
-def build_library(names: list[str], *, sanitize: str = "", code: str | None = None,
-                  out: Path | None = None) -> Path:
+def build_library(
+    names: list[str], *, sanitize: str = "", code: str | None = None, out: Path | None = None
+) -> Path:
     """Compile ``names`` into a shared library (cached); returns its path."""
     if sanitize not in _SANITIZE:
         raise ValueError(f"Invalid sanitize {sanitize!r}; expected one of {tuple(_SANITIZE)}")
@@ -83,8 +90,11 @@ def build_library(names: list[str], *, sanitize: str = "", code: str | None = No
         (Path(tmp) / "host_shim.h").write_text(shim)
         (Path(tmp) / "unit.cpp").write_text(source)
         built = Path(tmp) / "lib.so"
-        result = subprocess.run(["g++", *flags, "-I", tmp, str(Path(tmp) / "unit.cpp"), "-o",
-                                 str(built)], capture_output=True, text=True)
+        result = subprocess.run(
+            ["g++", *flags, "-I", tmp, str(Path(tmp) / "unit.cpp"), "-o", str(built)],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"g++ failed to build the CUDA emulation:\n{result.stderr}")
         partial = target.with_suffix(f".{os.getpid()}.tmp")
@@ -101,8 +111,10 @@ def _c_argument(value: Any) -> Any:
         return ctypes.c_void_p(value.ctypes.data)
     if isinstance(value, np.generic) and value.dtype in _SCALARS:
         return _SCALARS[value.dtype](value.item())
-    raise TypeError(f"kernel arguments must be NumPy arrays, None or NumPy scalars of "
-                    f"{sorted(str(d) for d in _SCALARS)}; got {type(value).__name__}")
+    raise TypeError(
+        f"kernel arguments must be NumPy arrays, None or NumPy scalars of "
+        f"{sorted(str(d) for d in _SCALARS)}; got {type(value).__name__}"
+    )
 
 
 class SimFunction:
@@ -112,16 +124,26 @@ class SimFunction:
         self._launcher = launcher
         self.name = name
 
-    def __call__(self, grid: tuple[int, ...], block: tuple[int, ...], args: tuple[Any, ...],
-                 *, shared_mem: int = 0) -> None:
+    def __call__(
+        self,
+        grid: tuple[int, ...],
+        block: tuple[int, ...],
+        args: tuple[Any, ...],
+        *,
+        shared_mem: int = 0,
+    ) -> None:
         """Run the kernel over ``grid`` blocks of ``block`` host threads."""
         grid3 = (*grid, 1, 1)[:3]
         block3 = (*block, 1, 1)[:3]
         values = [_c_argument(a) for a in args]
         pointers = (ctypes.c_void_p * len(values))(
-            *[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in values])
-        self._launcher(*[ctypes.c_uint(int(v)) for v in (*grid3, *block3)],
-                       ctypes.c_size_t(int(shared_mem)), pointers)
+            *[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in values]
+        )
+        self._launcher(
+            *[ctypes.c_uint(int(v)) for v in (*grid3, *block3)],
+            ctypes.c_size_t(int(shared_mem)),
+            pointers,
+        )
 
 
 class SimModule:
@@ -135,11 +157,10 @@ class SimModule:
         """The kernel for one of the module's name expressions."""
         if name not in self.names:
             raise ValueError(f"{name!r} is not in this module; it has {self.names}")
-        return SimFunction(getattr(self._lib, f"gpudeconv_launch_{self.names.index(name)}"),
-                           name)
+        return SimFunction(getattr(self._lib, f"gpudeconv_launch_{self.names.index(name)}"), name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def sim_module(spec: KernelSpec) -> SimModule:
     """The emulated module of one instantiation, built once per process."""
     return SimModule([spec.name], sanitize=os.environ.get("GPUDECONV_SIM_SANITIZE", ""))

@@ -18,16 +18,27 @@ import numpy as np
 from .._resources import kernel_source
 from ..frames import BOUNDARIES, FrameSpec
 
-__all__ = ["BLOCK", "NVRTC_OPTIONS", "TILE", "KernelSpec", "all_specs", "index_type",
-           "kernel_code", "shared_bytes"]
+__all__ = [
+    "BLOCK",
+    "NVRTC_OPTIONS",
+    "TILE",
+    "KernelSpec",
+    "all_specs",
+    "index_type",
+    "kernel_code",
+    "shared_bytes",
+]
 
 #: Threads per block and output tile, as #defined in kernels/deconv.cu.
 BLOCK = (32, 8)
 TILE = (32, 32)  # (x, y)
 #: Options the backend passes to NVRTC (and the NVRTC tests use verbatim).
 NVRTC_OPTIONS = ("-std=c++17",)
-_CTYPE = {np.dtype(np.uint8): "unsigned char", np.dtype(np.uint16): "unsigned short",
-          np.dtype(np.float32): "float"}
+_CTYPE = {
+    np.dtype(np.uint8): "unsigned char",
+    np.dtype(np.uint16): "unsigned short",
+    np.dtype(np.float32): "float",
+}
 _INT32_LIMIT = 2**31
 
 
@@ -54,8 +65,10 @@ class KernelSpec:
     @property
     def name(self) -> str:
         """The C++ name expression (also the kernel's demangled name)."""
-        return (f"gpudeconv::deconv_fused<{_CTYPE[self.dtype]}, {self.channels}, "
-                f"{int(self.luma)}, {BOUNDARIES.index(self.boundary)}, {self.index}>")
+        return (
+            f"gpudeconv::deconv_fused<{_CTYPE[self.dtype]}, {self.channels}, "
+            f"{int(self.luma)}, {BOUNDARIES.index(self.boundary)}, {self.index}>"
+        )
 
     @property
     def work_dtype(self) -> np.dtype:

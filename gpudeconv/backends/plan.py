@@ -30,8 +30,12 @@ class FilterPlan:
         ty = tuple(np.ascontiguousarray(ky, dtype=dtype) for ky, _ in filt.terms)
         tx = tuple(np.ascontiguousarray(kx, dtype=dtype) for _, kx in filt.terms)
         exact = np.array([float(ky.sum()) * float(kx.sum()) for ky, kx in filt.terms])
-        rounded = np.array([float(a.sum(dtype=np.float64)) * float(b.sum(dtype=np.float64))
-                            for a, b in zip(ty, tx, strict=True)])
+        rounded = np.array(
+            [
+                float(a.sum(dtype=np.float64)) * float(b.sum(dtype=np.float64))
+                for a, b in zip(ty, tx, strict=True)
+            ]
+        )
         return cls(ty, tx, exact / rounded, exact)
 
     def weights(self, weights: np.ndarray) -> np.ndarray:
