@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo bench bench-quick lint clean
+.PHONY: test demo bench bench-quick bench-gpu lint clean
+
+# CuPy wheel for bench-gpu: cuda12 or cuda13, matching the machine's driver.
+CUDA_EXTRA ?= cuda12
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,10 @@ bench: $(VENV)/.installed-bench
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench.quality --quick
 	$(PY) -m bench.cpu_pipeline --quick
+
+bench-gpu: $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[bench,$(CUDA_EXTRA)]'
+	$(PY) -m bench.gpu
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Run the cuda-sim backend on awkward frames against the float64 reference.
+
+Executed in a subprocess by tests/test_cuda_kernels.py, with the sanitizer runtimes
+preloaded and GPUDECONV_SIM_SANITIZE=address. With ``--plant-oob`` the kernel source is
+altered so the tile load reads one pixel past the right edge: the sanitizer must catch it.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+
+import gpudeconv
+from gpudeconv.backends import kernels
+from gpudeconv.reference import restore_reference
+
+if "--plant-oob" in sys.argv:
+    original = kernels.kernel_code()
+    planted = original.replace(
+        "const Index gx = border_index<Index>(tile_x - R + ix, width, BORDER);",
+        "const Index gx = tile_x - R + ix < width ? border_index<Index>(tile_x - R + ix, "
+        "width, BORDER) : width;",
+    )
+    assert planted != original, "the line to plant the bug in has changed"
+    kernels.kernel_code.cache_clear()
+    kernels.kernel_code = lambda name="deconv.cu": planted  # type: ignore[assignment]
+    from gpudeconv.backends import cuda_sim
+
+    cuda_sim.kernel_code = kernels.kernel_code
+
+warnings.simplefilter("ignore", gpudeconv.FitQualityWarning)
+rng = np.random.default_rng(0)
+worst = 0.0
+for basis in ("gauss-lap", "atrous"):
+    filt = gpudeconv.fit(gpudeconv.psf.gaussian(1.0), noise=0.002, basis=basis)
+    for shape, dtype, options in [
+        ((1, 1, 3), np.uint8, {}),
+        ((7, 5, 3), np.uint8, {"boundary": "clamp"}),
+        ((37, 23, 4), np.uint8, {"luma_only": True}),
+        ((17, 1), np.float32, {}),
+        ((5, 40, 3), np.uint16, {}),
+    ]:
+        if dtype == np.float32:
+            frame = rng.random(shape, dtype=np.float32)
+        else:
+            frame = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True, dtype=dtype)
+        pipe = gpudeconv.Pipeline(filt, shape=shape, dtype=dtype, backend="cuda-sim", **options)
+        out = pipe(frame)
+        ref = restore_reference(frame, filt, pipe.spec)
+        scale = 1e-5 if dtype == np.float32 else 1.0
+        worst = max(worst, float(np.abs(out.astype(float) - ref.astype(float)).max()) / scale)
+print(f"worst error in tolerance units: {worst:.3f}")
+sys.exit(0 if worst <= 1.0 else 3)
