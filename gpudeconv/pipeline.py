@@ -140,10 +140,14 @@ class Pipeline:
         -------
         out : ndarray
         """
-        frame = self._check(frame)
+        original = frame  # a tensor's result is a tensor: same kind out as in
+        frame = self._check(self._backend.view(frame))
         if out is None:
-            out = self._backend.empty_like(frame)
+            result = self._backend.empty_like(original)
+            out = self._backend.view(result)
         else:
+            result = out
+            out = self._backend.view(out)
             self.spec.check_frame(out, "out")
             if not _writeable(out):
                 raise ValueError("out is read-only; pass a writeable array")
@@ -156,7 +160,7 @@ class Pipeline:
                     )
                 frame = frame.copy()  # in place: the filter reads neighbours it overwrites
         self._backend(frame, out)
-        return out
+        return result
 
     def _check(self, frame: Any) -> Any:
         frame = self.spec.check_frame(frame)

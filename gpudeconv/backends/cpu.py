@@ -162,6 +162,10 @@ class CpuBackend:
         )
 
     # ------------------------------------------------------------------ frames
+    def view(self, a: np.ndarray) -> np.ndarray:
+        """The array the backend works on (the same one, on the CPU)."""
+        return a
+
     def empty_like(self, frame: np.ndarray) -> np.ndarray:
         """A new output array for ``frame``."""
         return np.empty(self.spec.shape, self.spec.dtype)

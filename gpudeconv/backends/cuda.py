@@ -24,6 +24,7 @@ from .plan import FilterPlan
 __all__ = ["CudaBackend", "CupyRuntime", "SimRuntime", "cuda_unavailable_reason"]
 
 _OFFSET = 0.5  # working values are centred, as on the CPU (see backends/cpu.py)
+_DLPACK_CUDA = 2  # kDLCUDA
 #: Largest opt-in dynamic shared memory per block on an H100 (bytes); the emulator uses it.
 _H100_SHARED = 227 * 1024
 
@@ -78,12 +79,23 @@ class CupyRuntime:
         return int(attrs.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
 
     def is_device_array(self, a: Any) -> bool:
-        """True for arrays that live on the GPU (CuPy or any CUDA array interface)."""
-        return isinstance(a, self.xp.ndarray) or hasattr(a, "__cuda_array_interface__")
+        """True for GPU arrays: CuPy, CUDA array interface, or DLPack on a CUDA device."""
+        if isinstance(a, self.xp.ndarray) or hasattr(a, "__cuda_array_interface__"):
+            return True
+        device = getattr(a, "__dlpack_device__", None)
+        return device is not None and device()[0] == _DLPACK_CUDA
+
+    def view(self, a: Any) -> Any:
+        """A CuPy view of a GPU array (no copy); other arrays unchanged."""
+        if isinstance(a, self.xp.ndarray) or not self.is_device_array(a):
+            return a
+        if hasattr(a, "__cuda_array_interface__"):
+            return self.xp.asarray(a)
+        return self.xp.from_dlpack(a)
 
     def as_device(self, a: Any) -> Any:
-        """A CuPy view of a GPU array (no copy), C-contiguous (a copy only if strided)."""
-        return self.xp.ascontiguousarray(self.xp.asarray(a))
+        """C-contiguous CuPy array of a GPU array (a copy only if it is strided)."""
+        return self.xp.ascontiguousarray(self.view(a))
 
     def like_input(self, result: Any, template: Any) -> Any:
         """Return ``result`` as the same kind of array as ``template`` (zero-copy)."""
@@ -151,6 +163,10 @@ class SimRuntime:
     def is_device_array(self, a: Any) -> bool:
         """On the emulator NumPy arrays are the 'device' arrays."""
         return False
+
+    def view(self, a: Any) -> Any:
+        """NumPy arrays are used as they are."""
+        return a
 
     def as_device(self, a: Any) -> Any:
         """C-contiguous NumPy array."""
@@ -272,6 +288,10 @@ class CudaBackend:
         self._kernel(self._grid, BLOCK, args, shared_mem=self._shared)
 
     # ------------------------------------------------------------------ frames
+    def view(self, a: Any) -> Any:
+        """The array the backend works on for ``a`` (CuPy view of a GPU tensor)."""
+        return self.runtime.view(a)
+
     def empty_like(self, frame: Any) -> Any:
         """An output of the input's kind: device for device input, else NumPy."""
         if self.runtime.is_device_array(frame):
@@ -282,15 +302,14 @@ class CudaBackend:
     def all_finite(self, frame: Any) -> bool:
         """NaN/Inf check on the frame's own device."""
         if self.runtime.is_device_array(frame):
-            xp = self.runtime.xp
-            return bool(xp.isfinite(xp.asarray(frame)).all())
+            return bool(self.runtime.xp.isfinite(frame).all())
         return bool(np.isfinite(frame).all())
 
     def __call__(self, frame: Any, out: Any) -> None:
         """Restore ``frame`` into ``out``: on the device for device arrays, else staged."""
         if self.runtime.is_device_array(frame):
             src = self.runtime.as_device(frame)
-            dst = self.runtime.xp.asarray(out)
+            dst = out
             if dst.flags.c_contiguous:
                 self._launch(src, dst)
             else:
