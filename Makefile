@@ -28,7 +28,7 @@ test: lint
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed-bench
-	$(VENV)/bin/gpudeconv demo --output demo_output.png
+	$(VENV)/bin/gpudeconv live --frames 150 --output demo_output.mp4 --overwrite
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m bench.quality

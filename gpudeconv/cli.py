@@ -1,4 +1,4 @@
-"""Command line: ``gpudeconv demo``, ``gpudeconv fit``.
+"""Command line: ``gpudeconv live``, ``deblur``, ``fit``, ``demo``.
 
 Errors are one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -102,6 +102,56 @@ def _describe_filter(filt: DeconvFilter) -> str:
     return "\n".join(lines)
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    from .live import LiveOptions, run_live
+
+    options = LiveOptions(
+        camera=args.camera,
+        input=args.input,
+        sigma=args.sigma,
+        noise=args.noise,
+        method=args.method,
+        backend=args.backend,
+        view=args.view,
+        frames=args.frames,
+        output=args.output,
+        overwrite=args.overwrite,
+        headless=True if args.headless else None,
+        virtual_camera=args.virtual_camera,
+    )
+    print(run_live(options))
+    return 0
+
+
+def _cmd_deblur(args: argparse.Namespace) -> int:
+    from .media import deblur_file
+
+    print(
+        deblur_file(
+            args.input,
+            args.output,
+            psf_spec=args.psf,
+            noise=args.noise,
+            method=args.method,
+            backend=args.backend,
+            overwrite=args.overwrite,
+            compare=args.compare,
+            progress=not args.quiet,
+        )
+    )
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpudeconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,14 +189,63 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--plot", help="write a PNG of the responses over frequency")
     f.add_argument("--overwrite", action="store_true", help="replace existing output files")
     f.set_defaults(func=_cmd_fit)
+
+    backends = ("auto", "cpu", "cuda", "cuda-sim")
+    live = sub.add_parser("live", help="live viewer: camera, video file or the test card")
+    source = live.add_mutually_exclusive_group()
+    source.add_argument("--camera", type=int, help="camera index (OpenCV)")
+    source.add_argument("--input", help="a video file (anything OpenCV/FFmpeg reads)")
+    live.add_argument("--sigma", type=float, default=1.2, help="assumed Gaussian blur sigma")
+    live.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
+    live.add_argument(
+        "--method", default="gauss-lap", choices=("gauss-lap", "atrous", "wiener", "unsharp", "off")
+    )
+    live.add_argument("--backend", default="auto", choices=backends)
+    live.add_argument("--view", default="split", choices=("split", "side"))
+    live.add_argument("--frames", type=_positive_int, help="stop after N frames")
+    live.add_argument("--output", help="record the view to this video (.mp4)")
+    live.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    live.add_argument(
+        "--headless", action="store_true", help="no window (automatic when there is no display)"
+    )
+    live.add_argument(
+        "--virtual-camera",
+        action="store_true",
+        help="publish the restored stream as a virtual webcam (pyvirtualcam)",
+    )
+    live.set_defaults(func=_cmd_live)
+
+    d = sub.add_parser("deblur", help="restore a photo or a video file")
+    d.add_argument("input", help="photo (PNG/JPEG/TIFF, 8/16-bit) or video")
+    d.add_argument("output", help="where to write the result (never the input)")
+    d.add_argument(
+        "--psf",
+        required=True,
+        help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
+    )
+    d.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
+    d.add_argument(
+        "--method", default="gauss-lap", choices=("gauss-lap", "atrous", "fir", "unsharp", "wiener")
+    )
+    d.add_argument("--backend", default="auto", choices=backends)
+    d.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=_cmd_deblur)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
+    from .live import LiveError
+    from .media import MediaError
+
     try:
         return int(args.func(args))
+    except (LiveError, MediaError) as exc:
+        print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
+        return exc.code
     except (CLIError, ValueError, TypeError, OSError) as exc:
         print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ whose restoration can be measured. Values are sRGB code values in [0, 1].
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -74,9 +75,19 @@ def test_card(height: int = 480, width: int = 640, *, t: float = 0.0, seed: int 
     height = check_int("height", height, minimum=16)
     width = check_int("width", width, minimum=16)
     t = check_real("t", t)
-    # Draw a larger canvas once per call and crop a moving window out of it.
-    pad = 64
-    big_h, big_w = height + 2 * pad, width + 2 * pad
+    canvas = _canvas(height, width, seed)
+    dy = round(_PAN + _PAN * 0.8 * math.sin(0.21 * t))
+    dx = round(_PAN + _PAN * 0.8 * math.sin(0.13 * t + 1.0))
+    return np.ascontiguousarray(canvas[dy : dy + height, dx : dx + width])
+
+
+_PAN = 64  # margin the view pans over
+
+
+@lru_cache(maxsize=4)
+def _canvas(height: int, width: int, seed: int) -> np.ndarray:
+    """The whole card, drawn once per size and seed (a moving view crops it)."""
+    big_h, big_w = height + 2 * _PAN, width + 2 * _PAN
     grey = _texture(big_h, big_w, seed)
     cell = max(8, min(big_h, big_w) // 2 - 8)
     half_w = big_w // 2
@@ -85,7 +96,6 @@ def test_card(height: int = 480, width: int = 640, *, t: float = 0.0, seed: int 
     text_h = min(cell // 2, big_h - cell - 8)
     if text_h > 8:
         grey[cell + 8 : cell + 8 + text_h, 4 : big_w - 4] = _text(text_h, big_w - 8)
-    tint = np.stack([grey, 0.9 * grey + 0.05, 0.8 * grey + 0.1], axis=-1)
-    dy = round(pad + pad * 0.8 * math.sin(0.21 * t))
-    dx = round(pad + pad * 0.8 * math.sin(0.13 * t + 1.0))
-    return np.ascontiguousarray(tint[dy : dy + height, dx : dx + width], dtype=np.float32)
+    card = np.stack([grey, 0.9 * grey + 0.05, 0.8 * grey + 0.1], axis=-1).astype(np.float32)
+    card.flags.writeable = False
+    return card

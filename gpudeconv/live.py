@@ -1,0 +1,516 @@
+"""``gpudeconv live``: restore a camera, a video file or the built-in test card in real time.
+
+The window (OpenCV HighGUI) shows original | restored with a draggable divider, or side by
+side; trackbars set the assumed blur σ, the noise, the method and the backend; the overlay
+shows fps and per-stage milliseconds. Headless (``--headless``, or automatically with no
+display) it runs a number of frames, can record the view to a video, and prints a summary.
+Slider changes go through a ``FilterTable``: they change weights, never filters.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from . import degrade, psf
+from .colour import decode_table, encode_reference
+from .fit import FilterTable, FitQualityWarning
+from .io import atomic_output
+from .pipeline import Pipeline
+from .testcard import test_card
+from .wiener import wiener
+
+__all__ = ["LiveError", "LiveOptions", "Restorer", "TestCardSource", "Viewer", "run_live"]
+
+METHODS = ("gauss-lap", "atrous", "wiener", "unsharp", "off")
+SIGMA_RANGE = (0.3, 3.0)
+NOISE_RANGE = (0.0, 0.05)
+_WINDOW = "gpudeconv live"
+_QUANT_STD = 1.0 / 255.0 / np.sqrt(12.0)
+
+
+class LiveError(Exception):
+    """A failure to report as one line; ``code`` is the process exit status."""
+
+    def __init__(self, message: str, code: int = 3) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class LiveOptions:
+    """Everything ``gpudeconv live`` can be told (see ``gpudeconv live --help``)."""
+
+    camera: int | None = None
+    input: str | None = None
+    sigma: float = 1.2
+    noise: float = 0.004
+    method: str = "gauss-lap"
+    backend: str = "auto"
+    view: str = "split"
+    size: tuple[int, int] = (480, 640)
+    frames: int | None = None
+    output: str | None = None
+    overwrite: bool = False
+    headless: bool | None = None
+    virtual_camera: bool = False
+    #: Called after every frame with the viewer (automation, tests, embedding).
+    on_frame: Callable[[Viewer], None] | None = field(default=None, repr=False)
+    #: Any frame source with ``read() -> (bgr_uint8, sharp_or_None) | None``, ``close()``
+    #: and ``fps`` (a renderer, a network stream); overrides camera/input/test card.
+    source: Any = field(default=None, repr=False)
+
+
+# ---------------------------------------------------------------------------- sources
+class TestCardSource:
+    """The procedural card, panning, blurred in linear light, noisy, 8-bit BGR."""
+
+    is_test_card = True
+    what = "test card"
+    #: Noise fields drawn once and cycled (drawing 1M normals per frame costs 10 ms).
+    NOISE_BANK = 8
+
+    def __init__(self, size: tuple[int, int], sigma: float, noise: float, fps: float = 30.0):
+        self.size = size
+        self.kernel = psf.gaussian(sigma).astype(np.float32)
+        self.fps = fps
+        self.index = 0
+        rng = np.random.default_rng(0)
+        self._noise = [
+            (rng.standard_normal((*size, 3)) * noise).astype(np.float32)
+            for _ in range(self.NOISE_BANK)
+        ]
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """Next (blurred, sharp) pair of uint8 BGR frames."""
+        sharp = test_card(*self.size, t=self.index / self.fps)[..., ::-1]
+        linear = degrade.srgb_to_linear(np.ascontiguousarray(sharp))
+        # The same blur as degrade.blur (reflect borders), in float32 for speed.
+        blurred = cv2.filter2D(
+            linear, cv2.CV_32F, self.kernel[::-1, ::-1], borderType=cv2.BORDER_REFLECT
+        )
+        blurred += self._noise[self.index % self.NOISE_BANK]
+        self.index += 1
+        encoded = degrade.linear_to_srgb(np.clip(blurred, 0.0, 1.0))
+        return _to_u8(encoded), _to_u8(sharp)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _to_u8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+class CaptureSource:
+    """A camera or a video file through ``cv2.VideoCapture``."""
+
+    is_test_card = False
+    #: Consecutive failed reads a camera may have before it counts as gone.
+    MAX_DROPS = 30
+
+    def __init__(self, camera: int | None, path: str | None) -> None:
+        self.is_file = path is not None
+        if path is not None:
+            if not Path(path).is_file():
+                raise LiveError(f"input video {path!r} does not exist", 2)
+            self.capture = cv2.VideoCapture(path)
+            what = f"input video {path!r}"
+        else:
+            self.capture = cv2.VideoCapture(camera if camera is not None else 0)
+            what = f"camera {camera if camera is not None else 0}"
+        if not self.capture.isOpened():
+            raise LiveError(f"cannot open {what} (is it connected and not in use?)")
+        self.what = what
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and fps > 0 else 30.0
+
+    def read(self) -> tuple[np.ndarray, None] | None:
+        """Next frame, or None when a file ends; a camera that stops is a ``LiveError``."""
+        for _ in range(1 if self.is_file else self.MAX_DROPS):
+            ok, frame = self.capture.read()
+            if ok and frame is not None:
+                if frame.ndim == 2:
+                    frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+                return frame, None
+        if self.is_file:
+            return None
+        raise LiveError(f"{self.what} stopped delivering frames ({self.MAX_DROPS} failed reads)")
+
+    def close(self) -> None:
+        """Release the device or file."""
+        self.capture.release()
+
+
+# ---------------------------------------------------------------------------- restoring
+class Restorer:
+    """Restores uint8 BGR frames with one of :data:`METHODS`, switching without stalls."""
+
+    def __init__(self, backend: str = "auto") -> None:
+        self.backend = backend
+        self._tables: dict[str, FilterTable] = {}
+        self._pipes: dict[tuple[Any, ...], Pipeline] = {}
+
+    def _table(self, method: str) -> FilterTable:
+        if method not in self._tables:
+            sigmas = np.linspace(*SIGMA_RANGE, 28)
+            noises = np.linspace(*NOISE_RANGE, 11)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitQualityWarning)
+                basis = "unsharp" if method == "unsharp" else method
+                self._tables[method] = FilterTable.fit(
+                    sigmas=sigmas, noises=noises, basis=basis, quantization_bits=8
+                )
+        return self._tables[method]
+
+    def pipeline(self, method: str, shape: tuple[int, ...]) -> Pipeline:
+        """The (cached) pipeline of a method and frame shape; rebuilt on a new shape."""
+        key = (method, shape, self.backend)
+        if key not in self._pipes:
+            self._pipes[key] = Pipeline(
+                self._table(method), shape=shape, dtype=np.uint8, backend=self.backend
+            )
+        return self._pipes[key]
+
+    def restore(self, frame: np.ndarray, method: str, sigma: float, noise: float) -> np.ndarray:
+        """Restore one frame with the current slider values."""
+        if method == "off":
+            return frame
+        if method == "wiener":
+            linear = decode_table("uint8", "linear", "float64")[frame]
+            total = float(np.hypot(noise, _QUANT_STD))
+            restored = wiener(linear, psf.gaussian(sigma), noise=total)
+            return encode_reference(restored, np.dtype(np.uint8), "linear")
+        pipe = self.pipeline(method, frame.shape)
+        pipe.set_blur(sigma, noise)
+        return pipe(frame)
+
+    def backend_name(self, shape: tuple[int, ...]) -> str:
+        """The backend a pipeline of this shape runs on (after 'auto' chose)."""
+        return self.pipeline("gauss-lap", shape).backend
+
+
+def psnr_u8(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+# ---------------------------------------------------------------------------- view
+@dataclass
+class Viewer:
+    """State of the view: sliders, divider, layout, and the latest composed image."""
+
+    sigma: float
+    noise: float
+    method: str
+    backend_names: list[str]
+    view: str = "split"
+    backend: str = "auto"
+    divider: float = 0.5
+    paused: bool = False
+    running: bool = True
+    window: bool = False
+    shown: bool = False
+    image: np.ndarray | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def compose(self, original: np.ndarray, restored: np.ndarray) -> np.ndarray:
+        """Split view (original left of the divider) or side by side, with the overlay."""
+        if self.view == "split":
+            x = round(self.divider * original.shape[1])
+            image = restored.copy()
+            image[:, :x] = original[:, :x]
+            cv2.line(image, (x, 0), (x, image.shape[0] - 1), (0, 255, 255), 1)
+            labels = [("original", 8), ("restored", min(x + 8, image.shape[1] - 90))]
+        else:
+            image = np.concatenate([original, restored], axis=1)
+            labels = [("original", 8), ("restored", original.shape[1] + 8)]
+        for text, x0 in labels:
+            _text(image, text, (x0, image.shape[0] - 10))
+        overlay = [
+            f"{self.method}  sigma {self.sigma:.2f}  noise {self.noise:.3f}  "
+            f"{self.stats.get('backend', '')}",
+            "fps {fps:.1f}  capture {capture:.1f}  filter {filter:.1f}  "
+            "display {display:.1f} ms".format(
+                **{k: self.stats.get(k, 0.0) for k in ("fps", "capture", "filter", "display")}
+            ),
+        ]
+        if "psnr_in" in self.stats:
+            overlay.append(
+                f"PSNR vs sharp: blurred {self.stats['psnr_in']:.2f} dB, "
+                f"restored {self.stats['psnr_out']:.2f} dB"
+            )
+        for i, line in enumerate(overlay):
+            _text(image, line, (8, 20 + 18 * i))
+        self.image = image
+        return image
+
+    # Window plumbing: trackbars, mouse, keys.
+    def open_window(self) -> None:
+        """Create the window and its trackbars."""
+        cv2.namedWindow(_WINDOW, cv2.WINDOW_AUTOSIZE)
+        lo, hi = SIGMA_RANGE
+        cv2.createTrackbar(
+            "sigma x100",
+            _WINDOW,
+            int(self.sigma * 100),
+            int(hi * 100),
+            lambda v: setattr(self, "sigma", min(max(v / 100, lo), hi)),
+        )
+        cv2.createTrackbar(
+            "noise x1000",
+            _WINDOW,
+            int(self.noise * 1000),
+            int(NOISE_RANGE[1] * 1000),
+            lambda v: setattr(self, "noise", v / 1000),
+        )
+        cv2.createTrackbar(
+            "method",
+            _WINDOW,
+            METHODS.index(self.method),
+            len(METHODS) - 1,
+            lambda v: setattr(self, "method", METHODS[v]),
+        )
+        if len(self.backend_names) > 1:
+            cv2.createTrackbar(
+                "backend",
+                _WINDOW,
+                0,
+                len(self.backend_names) - 1,
+                lambda v: setattr(self, "backend", self.backend_names[v]),
+            )
+        cv2.setMouseCallback(_WINDOW, self._on_mouse)
+        self.window = True
+
+    def set_trackbar(self, name: str, value: int) -> None:
+        """Move a trackbar as a user would (its callback updates the state)."""
+        cv2.setTrackbarPos(name, _WINDOW, value)
+
+    def _on_mouse(self, event: int, x: int, y: int, flags: int, _: object) -> None:
+        if self.image is not None and (
+            event == cv2.EVENT_LBUTTONDOWN
+            or (event == cv2.EVENT_MOUSEMOVE and flags & cv2.EVENT_FLAG_LBUTTON)
+        ):
+            self.divider = min(max(x / self.image.shape[1], 0.0), 1.0)
+
+    def show(self) -> None:
+        """Display the composed image and handle keys and a closed window."""
+        # A window the user closed must end the run; imshow would silently reopen it.
+        if self.shown and not _window_visible():
+            self.running = False
+            return
+        cv2.imshow(_WINDOW, self.image)
+        self.shown = True
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), 27):
+            self.running = False
+        elif key == ord(" "):
+            self.paused = not self.paused
+        elif key == ord("d"):
+            self.view = "side" if self.view == "split" else "split"
+        elif key == ord("s"):
+            self.save_screenshot(f"gpudeconv-{time.strftime('%Y%m%d-%H%M%S')}.png")
+
+    def save_screenshot(self, path: str | os.PathLike) -> Path:
+        """Write the current view as a PNG (atomically)."""
+        if self.image is None:
+            raise LiveError("no frame shown yet", 2)
+        image = self.image
+
+        def write(tmp: Path) -> None:
+            if not cv2.imwrite(str(tmp), image):
+                raise LiveError(f"cannot write screenshot {str(path)!r}", 2)
+
+        return atomic_output(path, write, overwrite=True)
+
+    def stop(self) -> None:
+        """End the loop after the current frame."""
+        self.running = False
+
+
+def _window_visible() -> bool:
+    """Whether our window is still open (the Qt backend raises once it is gone)."""
+    try:
+        return cv2.getWindowProperty(_WINDOW, cv2.WND_PROP_VISIBLE) >= 1
+    except cv2.error:
+        return False
+
+
+def _text(image: np.ndarray, text: str, origin: tuple[int, int]) -> None:
+    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, width, cv2.LINE_AA)
+
+
+# ---------------------------------------------------------------------------- loop
+def has_display() -> bool:
+    """Whether a window can be opened (an X11/Wayland display on Linux)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class _Recorder:
+    """Writes the view to a temporary video, renamed into place only on success."""
+
+    def __init__(self, path: str, fps: float, overwrite: bool) -> None:
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise LiveError(f"output {path!r} already exists; pass --overwrite to replace it", 2)
+        if not target.parent.is_dir():
+            raise LiveError(f"output folder {str(target.parent)!r} does not exist", 2)
+        self.target = target
+        self.tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+        self.fps = fps
+        self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        if self.writer is None:
+            self.size = (image.shape[1], image.shape[0])
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, self.size)
+            if not self.writer.isOpened():
+                raise LiveError(f"cannot write video {str(self.target)!r}", 2)
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+
+    def finish(self, ok: bool) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        if ok and self.writer is not None:
+            os.replace(self.tmp, self.target)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def run_live(options: LiveOptions) -> str:
+    """Run the viewer (or its headless loop); returns the summary line."""
+    if options.method not in METHODS:
+        raise LiveError(f"Invalid method {options.method!r}; expected one of {METHODS}", 2)
+    headless = options.headless if options.headless is not None else not has_display()
+    if headless and options.frames is None and options.input is None and options.source is None:
+        options.frames = 300  # a camera or the card never ends by itself
+    if options.source is not None:
+        source: Any = options.source
+    elif options.camera is not None or options.input is not None:
+        source = CaptureSource(options.camera, options.input)
+    else:
+        source = TestCardSource(options.size, options.sigma, options.noise)
+    backends = [options.backend]
+    if options.backend == "auto":  # both, when a GPU is usable: the trackbar switches
+        from .backends import cuda_unavailable_reason
+
+        backends = ["cpu"] if cuda_unavailable_reason() else ["cuda", "cpu"]
+    restorer = Restorer(backends[0])
+    viewer = Viewer(
+        options.sigma, options.noise, options.method, backends, options.view, backends[0]
+    )
+    recorder = _Recorder(options.output, source.fps, options.overwrite) if options.output else None
+    camera = _virtual_camera(options) if options.virtual_camera else None
+    latencies: list[float] = []
+    psnrs: list[tuple[float, float]] = []
+    ok = False
+    shape = None
+    try:
+        if not headless:
+            viewer.open_window()
+        frame = sharp = restored = None
+        while viewer.running and (options.frames is None or len(latencies) < options.frames):
+            start = time.perf_counter()
+            if not viewer.paused or frame is None:
+                got = source.read()
+                if got is None:
+                    break
+                frame, sharp = got
+            captured = time.perf_counter()
+            if restorer.backend != viewer.backend:  # the backend trackbar moved
+                restorer.backend = viewer.backend
+                viewer.stats["backend"] = restorer.backend_name(frame.shape)
+            if frame.shape != shape:
+                if shape is not None:
+                    print(
+                        f"gpudeconv live: resolution changed {shape} -> {frame.shape}; "
+                        "rebuilding the pipeline",
+                        file=sys.stderr,
+                    )
+                shape = frame.shape
+                viewer.stats["backend"] = restorer.backend_name(shape)
+            restored = restorer.restore(frame, viewer.method, viewer.sigma, viewer.noise)
+            filtered = time.perf_counter()
+            if sharp is not None:
+                psnrs.append((psnr_u8(sharp, frame), psnr_u8(sharp, restored)))
+                viewer.stats["psnr_in"], viewer.stats["psnr_out"] = psnrs[-1]
+            image = viewer.compose(frame, restored)
+            if recorder:
+                recorder.write(image)
+            if camera is not None:
+                camera.send(cv2.cvtColor(restored, cv2.COLOR_BGR2RGB))
+            if not headless:
+                viewer.show()
+            done = time.perf_counter()
+            latencies.append(done - start)
+            viewer.stats.update(
+                capture=1e3 * (captured - start),
+                filter=1e3 * (filtered - captured),
+                display=1e3 * (done - filtered),
+                fps=1.0 / max(np.median(latencies[-30:]), 1e-9),
+            )
+            if options.on_frame is not None:
+                options.on_frame(viewer)
+        ok = bool(latencies)
+        if not ok:
+            raise LiveError(f"{getattr(source, 'what', 'source')} delivered no frames")
+    finally:
+        if recorder:
+            recorder.finish(ok)
+        source.close()
+        if camera is not None:
+            camera.close()
+        if viewer.window and _window_visible():
+            cv2.destroyWindow(_WINDOW)
+    return _summary(latencies, psnrs, viewer, recorder)
+
+
+def _summary(
+    latencies: list[float],
+    psnrs: list[tuple[float, float]],
+    viewer: Viewer,
+    recorder: _Recorder | None,
+) -> str:
+    ms = np.array(latencies) * 1e3
+    line = (
+        f"frames {len(ms)}, fps {1e3 / np.median(ms):.1f} (median latency "
+        f"{np.median(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms), backend "
+        f"{viewer.stats.get('backend', '?')}, method {viewer.method}"
+    )
+    if psnrs:
+        before, after = np.mean(psnrs, axis=0)
+        line += f", PSNR blurred {before:.2f} dB -> restored {after:.2f} dB"
+    if recorder:
+        line += f", wrote {recorder.target}"
+    return line
+
+
+def _virtual_camera(options: LiveOptions) -> Any:
+    try:
+        import pyvirtualcam
+    except ImportError:
+        raise LiveError(
+            "--virtual-camera needs pyvirtualcam (pip install pyvirtualcam)", 2
+        ) from None
+    height, width = options.size
+    try:
+        return pyvirtualcam.Camera(width=width, height=height, fps=30)
+    except RuntimeError as exc:
+        raise LiveError(f"no virtual camera available on this platform: {exc}") from None

@@ -1,0 +1,194 @@
+"""The live viewer: headless runs, a real window under Xvfb, and every failure path."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from gpudeconv import live
+from gpudeconv.cli import main
+from gpudeconv.live import LiveError, LiveOptions, run_live
+
+
+def _frames(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def _psnrs(summary):
+    """(blurred, restored) PSNR from a summary line."""
+    before = float(summary.split("PSNR blurred ")[1].split(" dB")[0])
+    after = float(summary.split("-> restored ")[1].split(" dB")[0])
+    return before, after
+
+
+def test_headless_test_card_run_records_30_frames(tmp_path, capsys):
+    out = tmp_path / "live.mp4"
+    assert main(["live", "--headless", "--frames", "30", "--output", str(out)]) == 0
+    summary = capsys.readouterr().out.strip()
+    assert summary.startswith("frames 30, fps ") and "backend cpu, method gauss-lap" in summary
+    before, after = _psnrs(summary)
+    assert after > before
+    frames = _frames(out)
+    assert len(frames) == 30 and frames[0].shape == (480, 640, 3)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_every_method_restores_the_card():
+    psnr = {}
+    for method in ("gauss-lap", "atrous", "wiener", "unsharp", "off"):
+        summary = run_live(LiveOptions(headless=True, frames=3, method=method, size=(96, 128)))
+        psnr[method] = _psnrs(summary)[1]
+    assert all(psnr[m] > psnr["off"] for m in ("gauss-lap", "atrous", "wiener"))
+
+
+class _Frames:
+    """A scripted source: frames of given shapes, then an optional failure."""
+
+    fps = 30.0
+
+    def __init__(self, shapes, fail_after=None):
+        self.shapes = list(shapes)
+        self.fail_after = fail_after
+        self.count = 0
+
+    def read(self):
+        if self.fail_after is not None and self.count == self.fail_after:
+            raise LiveError("camera 0 stopped delivering frames (30 failed reads)")
+        if self.count >= len(self.shapes):
+            return None
+        shape = self.shapes[self.count]
+        self.count += 1
+        return np.full(shape, 100 + self.count, np.uint8), None
+
+    def close(self):
+        pass
+
+
+def test_resolution_change_rebuilds_the_pipeline(tmp_path, capsys):
+    out = tmp_path / "v.mp4"
+    source = _Frames([(40, 60, 3)] * 3 + [(50, 80, 3)] * 3)
+    summary = run_live(LiveOptions(headless=True, source=source, output=str(out)))
+    assert summary.startswith("frames 6,")
+    assert "resolution changed (40, 60, 3) -> (50, 80, 3)" in capsys.readouterr().err
+    assert len(_frames(out)) == 6
+
+
+def test_a_dying_stream_leaves_no_output(tmp_path):
+    out = tmp_path / "v.mp4"
+    with pytest.raises(LiveError, match="stopped delivering frames"):
+        run_live(
+            LiveOptions(
+                headless=True, source=_Frames([(40, 60, 3)] * 9, fail_after=5), output=str(out)
+            )
+        )
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["live", "--camera", "97", "--headless"], 3, "cannot open camera 97"),
+        (["live", "--input", "/no/such.mp4", "--headless"], 2, "does not exist"),
+    ],
+)
+def test_failures_are_one_line(capsys, argv, code, message):
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err and err.strip().count("\n") == 0
+
+
+def test_bad_arguments_exit_with_usage(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["live", "--frames", "0"])
+    assert stop.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_unreadable_video_file(tmp_path, capsys):
+    bogus = tmp_path / "bogus.mp4"
+    bogus.write_text("not a video")
+    assert main(["live", "--input", str(bogus), "--headless"]) == 3
+    assert f"cannot open input video '{bogus}'" in capsys.readouterr().err
+
+
+def test_existing_output_is_refused(tmp_path, capsys):
+    out = tmp_path / "v.mp4"
+    out.write_bytes(b"keep me")
+    assert main(["live", "--headless", "--frames", "2", "--output", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+
+
+# ---------------------------------------------------------------------------- a window
+@pytest.fixture(scope="module")
+def display():
+    """An Xvfb display; Debian's xvfb is installed when missing (CI runs as root)."""
+    if shutil.which("Xvfb") is None:
+        if shutil.which("apt-get") is None or os.geteuid() != 0:
+            pytest.skip("Xvfb is missing and cannot be installed here (needs root apt-get)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "xvfb"], check=True, env=env, capture_output=True
+        )
+    server = subprocess.Popen(
+        ["Xvfb", ":97", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = ":97"
+    yield ":97"
+    server.terminate()
+    server.wait(timeout=10)
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+
+
+@pytest.mark.slow
+def test_window_trackbar_screenshot_and_split_view(display, tmp_path):
+    shot = tmp_path / "shot.png"
+    seen = {}
+
+    def script(viewer):
+        n = seen.setdefault("n", 0) + 1
+        seen["n"] = n
+        if n == 3:
+            viewer.set_trackbar("sigma x100", 150)  # as a user drags it
+        if n == 6:
+            seen["sigma"] = viewer.sigma
+            viewer.save_screenshot(shot)
+        if n == 8:
+            cv2.destroyWindow("gpudeconv live")  # the user closes the window
+
+    summary = run_live(LiveOptions(headless=False, size=(240, 320), on_frame=script))
+    assert seen["sigma"] == pytest.approx(1.5)
+    assert summary.startswith("frames 9,")  # closed after frame 8: the next one ends the run
+    image = cv2.imread(str(shot))
+    assert image.shape == (240, 320, 3)
+    divider = image[:, 158:163].astype(int)
+    yellow = (divider[..., 1] > 200) & (divider[..., 2] > 200) & (divider[..., 0] < 80)
+    assert yellow.any(axis=1).mean() > 0.8  # the split line runs down the middle
+
+
+def test_card_source_is_deterministic():
+    a, b = live.TestCardSource((64, 96), 1.0, 0.003), live.TestCardSource((64, 96), 1.0, 0.003)
+    fa, sa = a.read()
+    fb, _ = b.read()
+    np.testing.assert_array_equal(fa, fb)
+    assert fa.dtype == np.uint8 and sa.shape == (64, 96, 3)

@@ -1,0 +1,151 @@
+"""gpudeconv deblur: photos and videos round-trip, and every refusal is one clear line."""
+
+import cv2
+import numpy as np
+import pytest
+
+from gpudeconv.cli import main
+from gpudeconv.metrics import psnr
+
+
+@pytest.fixture
+def sharp_photo():
+    import skimage.data
+
+    return skimage.data.astronaut()[..., ::-1].copy()  # BGR, as OpenCV writes it
+
+
+def _blurred(image, sigma=1.2):
+    from gpudeconv import degrade, psf
+
+    linear = degrade.srgb_to_linear(image / np.iinfo(image.dtype).max)
+    blurred = degrade.linear_to_srgb(np.clip(degrade.blur(linear, psf.gaussian(sigma)), 0, 1))
+    return np.round(blurred * np.iinfo(image.dtype).max).astype(image.dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "channels"),
+    [(np.uint8, 3), (np.uint16, 3), (np.uint8, 4), (np.uint8, 1), (np.uint16, 1)],
+)
+def test_photo_round_trip_keeps_depth_and_alpha(tmp_path, sharp_photo, dtype, channels):
+    image = sharp_photo.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    if channels == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if channels == 4:
+        alpha = np.tile(
+            (np.arange(image.shape[1]) % 256).astype(dtype)[None, :], (image.shape[0], 1)
+        )
+        image = np.dstack([image, alpha])
+    blurred = (
+        _blurred(image) if channels != 4 else np.dstack([_blurred(image[..., :3]), image[..., 3]])
+    )
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), blurred)
+    assert (
+        main(["deblur", str(src), str(dst), "--psf", "gaussian:1.2", "--noise", "0.001", "--quiet"])
+        == 0
+    )
+    out = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == dtype and out.shape == image.shape
+    if channels == 4:
+        np.testing.assert_array_equal(out[..., 3], image[..., 3])
+    top = np.iinfo(dtype).max
+    colour = slice(None) if channels != 4 else (Ellipsis, slice(0, 3))
+    inner = (slice(16, -16), slice(16, -16))
+    assert (
+        psnr(image[colour][inner] / top, out[colour][inner] / top)
+        > psnr(image[colour][inner] / top, blurred[colour][inner] / top) + 1.0
+    )
+
+
+def test_video_round_trip(tmp_path, capsys):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (96, 64))
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        writer.write(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    writer.release()
+    assert (
+        main(
+            [
+                "deblur",
+                str(src),
+                str(dst),
+                "--psf",
+                "gaussian:1.0",
+                "--noise",
+                "0.01",
+                "--quiet",
+                "--method",
+                "atrous",
+            ]
+        )
+        == 0
+    )
+    assert "restored 12 frames" in capsys.readouterr().out
+    capture = cv2.VideoCapture(str(dst))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(24.0)
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    ok, frame = capture.read()
+    assert ok and frame.shape == (64, 96, 3)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_compare_figure(tmp_path, sharp_photo):
+    src, dst, fig = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "cmp.png"
+    cv2.imwrite(str(src), _blurred(sharp_photo[:128, :128]))
+    assert (
+        main(
+            [
+                "deblur",
+                str(src),
+                str(dst),
+                "--psf",
+                "gaussian:1.2",
+                "--noise",
+                "0.002",
+                "--compare",
+                str(fig),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert cv2.imread(str(fig)).shape[1] > 3 * cv2.imread(str(fig)).shape[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "argv", "message"),
+    [
+        (None, ["missing.png", "out.png"], "does not exist or is not a file"),
+        ("in.png", ["in.png", "in.png"], "OUTPUT is the INPUT file"),
+        ("in.png", ["in.png", "out.png"], "already exists; pass --overwrite"),
+        ("in.png", ["in.png", "out.gif"], "unsupported format '.gif'"),
+        ("in.png", ["in.png", "out.mp4"], "both be photos or both be videos"),
+        ("bad.png", ["bad.png", "out2.png"], "cannot read"),
+        ("bad.mp4", ["bad.mp4", "out2.mp4"], "cannot open"),
+        ("in.png", ["in.png", "nodir/out2.png"], "output folder"),
+    ],
+)
+def test_refusals(tmp_path, sharp_photo, capsys, monkeypatch, make, argv, message):
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("in.png", sharp_photo[:32, :32])
+    (tmp_path / "out.png").write_bytes(b"existing")
+    (tmp_path / "bad.png").write_text("not an image")
+    (tmp_path / "bad.mp4").write_text("not a video")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["deblur", *argv, "--psf", "gaussian:1", "--noise", "0.01", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.strip().count("\n") == 0
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # nothing written, nothing overwritten
+
+
+def test_bad_psf_spec(tmp_path, sharp_photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), sharp_photo[:32, :32])
+    assert (
+        main(["deblur", str(src), str(tmp_path / "o.png"), "--psf", "blob", "--noise", "0.01"]) == 2
+    )
+    assert "Invalid psf spec 'blob'" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
