@@ -347,8 +347,14 @@ def _window_visible() -> bool:
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int]) -> None:
-    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, width, cv2.LINE_AA)
+    """White text on a darkened band, readable over any content."""
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    x, y = origin
+    band = image[max(0, y - h - 3) : y + base + 1, max(0, x - 3) : x + w + 3]
+    band //= 3
+    cv2.putText(
+        image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA
+    )
 
 
 # ---------------------------------------------------------------------------- loop

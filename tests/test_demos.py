@@ -1,0 +1,30 @@
+"""Every demo runs end to end (small sizes) and says what it did."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expect"),
+    [
+        ("still_photo.py", ["--output", "still.png"], "wrote still.png"),
+        ("video_file.py", ["--output", "restored.mp4"], "48 frames"),
+        ("render_postprocess.py", ["--frames", "4", "--size", "96x160"], "PSNR gain"),
+    ],
+)
+def test_demo_runs(tmp_path, script, args, expect):
+    result = subprocess.run(
+        [sys.executable, str(DEMOS / script), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert expect in result.stdout
