@@ -181,7 +181,7 @@ def test_window_trackbar_screenshot_and_split_view(display, tmp_path):
     assert summary.startswith("frames 9,")  # closed after frame 8: the next one ends the run
     image = cv2.imread(str(shot))
     assert image.shape == (240, 320, 3)
-    divider = image[:, 158:163].astype(int)
+    divider = image[70:220, 158:163].astype(int)  # below the overlay, above the labels
     yellow = (divider[..., 1] > 200) & (divider[..., 2] > 200) & (divider[..., 0] < 80)
     assert yellow.any(axis=1).mean() > 0.8  # the split line runs down the middle
 
