@@ -32,10 +32,13 @@ demo: $(VENV)/.installed-bench
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m bench.quality
+	$(PY) -m bench.throughput
 	$(PY) -m bench.cpu_pipeline
+	$(PY) -m bench.pareto
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench.quality --quick
+	$(PY) -m bench.throughput --quick
 	$(PY) -m bench.cpu_pipeline --quick
 
 bench-gpu: $(VENV)/bin/python

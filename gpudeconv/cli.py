@@ -142,6 +142,17 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        from bench import throughput
+    except ImportError:
+        raise CLIError(
+            "the benchmarks live in the source checkout (bench/); run "
+            "gpudeconv bench from its root, or python -m bench.throughput"
+        ) from None
+    return int(throughput.main(["--quick"] if args.quick else []))
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -232,6 +243,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_deblur)
+
+    b = sub.add_parser("bench", help="throughput of every method and peer (source checkout)")
+    b.add_argument("--quick", action="store_true", help="tiny frames, under a minute")
+    b.set_defaults(func=_cmd_bench)
     return parser
 
 
