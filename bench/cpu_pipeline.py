@@ -12,12 +12,10 @@ Run: ``python -m bench.cpu_pipeline [--quick] [--out bench/results]``.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
-from bench.timing import machine, measure_interleaved
+from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import Pipeline, fit, psf, wiener
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
@@ -94,12 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"tiny": (72, 128)} if args.quick else SIZES
     rows = run(sizes, repeats=3 if args.quick else 15)
     result = {"machine": machine(), "rows": rows, "verdicts": verdicts(rows)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "cpu_pipeline-quick" if args.quick else "cpu_pipeline"
-    (out / f"{name}.json").write_text(json.dumps(result, indent=1))
     table = markdown(rows)
-    (out / f"{name}.md").write_text(table + "\n")
+    write_results(args.out, "cpu_pipeline-quick" if args.quick else "cpu_pipeline", result, table)
     print(table)
     print("\n".join(["", *result["verdicts"]]))
     return 0

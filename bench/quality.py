@@ -14,16 +14,15 @@ Run ``python -m bench.quality [--quick] [--out bench/results]``; writes ``qualit
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from bench.images import QUALITY_IMAGES, grey_photo
+from bench.timing import write_results
 from gpudeconv import degrade, metrics, psf, wiener
 from gpudeconv.filters import apply_reference
 from gpudeconv.fit import FitQualityWarning, fit
@@ -197,12 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     result["protocol"] = __doc__.split("\n\n")[1].replace("\n", " ")
     result["failures"] = check_targets(result)
     result["seconds"] = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "quality-quick" if args.quick else "quality"
-    (out / f"{name}.json").write_text(json.dumps(result, indent=1))
     table = markdown(result)
-    (out / f"{name}.md").write_text(table + "\n")
+    write_results(args.out, "quality-quick" if args.quick else "quality", result, table)
     print(table)
     print(f"\n{len(result['failures'])} target violations; {result['seconds']:.0f} s")
     for line in result["failures"]:

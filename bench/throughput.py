@@ -21,7 +21,6 @@ Run: ``python -m bench.throughput [--quick] [--out bench/results]`` (or ``gpudec
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import warnings
 from collections.abc import Callable
@@ -34,7 +33,7 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage as ndi
 
-from bench.timing import machine, measure_interleaved
+from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import FitQualityWarning, Pipeline, fit, psf, wiener
 from gpudeconv.backends import cuda_unavailable_reason
 from gpudeconv.wiener import natural_spectrum
@@ -267,16 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench/results")
     args = parser.parse_args(argv)
     result = run(QUICK_SIZES if args.quick else SIZES, repeats=3 if args.quick else 5)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"{platform.node() or 'host'}-{date.today().isoformat()}"
     stem = f"throughput-quick-{stem}" if args.quick else f"throughput-{stem}"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
     table = markdown(result)
-    (out / f"{stem}.md").write_text(table + "\n")
-    bar_charts(result, out / f"{stem}.png")
+    path = write_results(args.out, stem, result, table)
+    bar_charts(result, path.with_suffix(".png"))
     print(table)
-    print(f"\nwrote {out / stem}.json/.md/.png")
+    print(f"\nwrote {path.with_suffix('')}.json/.md/.png")
     return 0
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +55,15 @@ def _summary(times: list[float]) -> dict:
         "min_ms": float(min(times)),
         "repeats": len(times),
     }
+
+
+def write_results(folder: str, stem: str, result: dict, table: str) -> Path:
+    """Write ``<stem>.json`` and ``<stem>.md`` into ``folder``; returns the JSON path."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    (out / f"{stem}.md").write_text(table + "\n")
+    return out / f"{stem}.json"
 
 
 def machine() -> dict:

@@ -22,22 +22,12 @@ def camera() -> np.ndarray:
     return skimage.data.camera().astype(np.float64) / 255.0
 
 
-def _cuda_unavailable_reason() -> str | None:
-    try:
-        import cupy
-    except ImportError:
-        return "CuPy is not installed (pip install 'gpudeconv[cuda12]' or '[cuda13]')"
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # the driver's own error says why (no driver, no device, ...)
-        return f"no usable CUDA device: {exc}"
-    return None if count > 0 else "no CUDA device present"
-
-
 @pytest.fixture(scope="session")
 def cuda() -> object:
     """Skip (with the reason) unless CuPy and a CUDA device are usable; return cupy."""
-    reason = _cuda_unavailable_reason()
+    from gpudeconv.backends.cuda import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
     if reason:
         pytest.skip(reason)
     import cupy
