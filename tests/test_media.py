@@ -149,3 +149,39 @@ def test_bad_psf_spec(tmp_path, sharp_photo, capsys):
     )
     assert "Invalid psf spec 'blob'" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_video_audio_track_is_copied(tmp_path):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    import subprocess
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    subprocess.run(
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=96x64:rate=12:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(src),
+        ],
+        check=True,
+    )
+    assert (
+        main(["deblur", str(src), str(dst), "--psf", "gaussian:1", "--noise", "0.01", "--quiet"])
+        == 0
+    )
+    probe = subprocess.run([ffmpeg, "-i", str(dst)], capture_output=True, text=True)
+    assert "Audio:" in probe.stderr and "Video:" in probe.stderr
