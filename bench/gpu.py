@@ -6,7 +6,7 @@ same 4K RGB uint8 frame unless said otherwise:
 - device copy bandwidth (the floor a fused pass is judged against);
 - the fused kernel for ``gauss-lap`` and ``atrous``: µs and % of the copy bandwidth;
 - ``cupyx.scipy.ndimage.correlate1d`` applying the same terms (float32, no colour
-  transfer), the peer the kernel must beat by 2×;
+  transfer), the peer the kernel must beat by 2×, and the FFT reference on ``cupy.fft``;
 - host↔device transfers, pinned against pageable, in GB/s;
 - the streaming pipeline (two streams, pinned buffers) in fps, against a pinned upload +
   download of the same frame;

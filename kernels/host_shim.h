@@ -21,6 +21,10 @@
 #include <utility>
 #include <vector>
 
+struct alignas(16) uint4 {  // CUDA's built-in 16-byte vector type
+    unsigned int x, y, z, w;
+};
+
 struct dim3 {
     unsigned x, y, z;
     constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}

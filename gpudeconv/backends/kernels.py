@@ -94,11 +94,19 @@ def all_specs() -> list[KernelSpec]:
 
 
 def shared_bytes(spec: KernelSpec, radius: int) -> int:
-    """Dynamic shared memory of one block: the input tile with halo and the mid tile."""
+    """Dynamic shared memory of one block, as laid out in kernels/deconv.cu.
+
+    The input tile with halo and the mid tile (work precision), then for 8- and 16-bit
+    frames the staging rows of the 16-byte load path.
+    """
     tx, ty = TILE
-    in_w = tx + 2 * radius
-    floats = spec.filtered_planes * ((ty + 2 * radius) * in_w + ty * in_w)
-    return floats * spec.work_dtype.itemsize
+    in_w, in_h = tx + 2 * radius, ty + 2 * radius
+    tiles = spec.filtered_planes * (in_h * in_w + ty * in_w) * spec.work_dtype.itemsize
+    offset = (tiles + 15) // 16 * 16
+    if spec.dtype.itemsize > 2:
+        return offset
+    row_bytes = in_w * spec.channels * spec.dtype.itemsize
+    return offset + in_h * ((row_bytes + 15) // 16 * 16 + 16)
 
 
 @lru_cache(maxsize=4)

@@ -39,6 +39,8 @@ for basis in ("gauss-lap", "atrous"):
         ((37, 23, 4), np.uint8, {"luma_only": True}),
         ((17, 1), np.float32, {}),
         ((5, 40, 3), np.uint16, {}),
+        ((150, 200, 3), np.uint8, {}),  # interior blocks: the staged 16-byte loads
+        ((120, 170, 4), np.uint16, {"luma_only": True}),
     ]:
         if dtype == np.float32:
             frame = rng.random(shape, dtype=np.float32)
