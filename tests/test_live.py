@@ -3,7 +3,6 @@
 import os
 import shutil
 import subprocess
-import time
 
 import cv2
 import numpy as np
@@ -143,15 +142,23 @@ def display():
         subprocess.run(
             ["apt-get", "install", "-y", "-qq", "xvfb"], check=True, env=env, capture_output=True
         )
+    # -displayfd: Xvfb picks a free display number and writes it to the pipe when ready.
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", ":97", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
     old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = ":97"
-    yield ":97"
+    os.environ["DISPLAY"] = f":{number}"
+    yield os.environ["DISPLAY"]
     server.terminate()
     server.wait(timeout=10)
     if old is None:
