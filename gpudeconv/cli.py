@@ -26,7 +26,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     sharp, _, results = run_still_demo(sigma=args.sigma, noise=args.noise)
     print(f"test card 480x640 RGB, gaussian sigma={args.sigma}, noise={args.noise}, 8-bit")
-    print(f"{'method':<28}{'PSNR dB':>9}{'gain dB':>9}{'ms':>9}")
+    print(f"{'method':<28}{'PSNR dB':>9}{'gain dB':>9}{'ms, 1st':>9}")
     base = results[0].psnr
     for r in results:
         print(f"{r.method:<28}{r.psnr:9.2f}{r.psnr - base:9.2f}{r.ms:9.1f}")

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 
 from . import degrade, metrics, psf
+from .fit import fit
+from .pipeline import Pipeline
 from .testcard import test_card
 from .wiener import wiener
 
@@ -30,10 +32,15 @@ class DemoResult:
 
 def _methods(kernel: np.ndarray, noise: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     total = float(np.hypot(noise, _QUANT_STD))
-    return {
-        "wiener (natural prior)": lambda y: wiener(y, kernel, noise=total),
-        "wiener (flat prior)": lambda y: wiener(y, kernel, noise=total, prior="flat"),
-    }
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    for basis in ("gauss-lap", "atrous"):
+        filt = fit(kernel, noise=noise, basis=basis, quantization_bits=8)
+        methods[f"{basis} (fitted)"] = lambda y, f=filt: Pipeline(
+            f, shape=y.shape, dtype=np.float32, backend="cpu"
+        )(y.astype(np.float32))
+    methods["wiener (natural prior)"] = lambda y: wiener(y, kernel, noise=total)
+    methods["wiener (flat prior)"] = lambda y: wiener(y, kernel, noise=total, prior="flat")
+    return methods
 
 
 def run_still_demo(
