@@ -24,14 +24,15 @@ def test_full_grid_levels(tmp_path):
     """Regression bounds at the levels measured when the fitter landed (README, issue 3).
 
     The issue's stricter target (gauss-lap >= Wiener - 0.2 dB in every cell) is not met
-    for σ >= 0.8 at low noise: the gap is at most 0.61 dB, checked here at 0.7.
+    in 5 cells (σ >= 0.8, no noise but quantisation): the gap is at most 0.46 dB, checked here
+    at 0.5.
     """
     result = quality.run(quality.QUALITY_IMAGES, quality.SIGMAS, quality.NOISES, peers=False)
     for cell in result["cells"]:
         p, s, n = cell["psnr"], cell["sigma"], cell["noise"]
         for method in ("gauss-lap", "atrous-2", "atrous-3", "unsharp", "fir"):
             assert p[method] >= p["blurred"], (s, n, method)
-        assert p["gauss-lap"] >= p["wiener"] - 0.7, (s, n)
+        assert p["gauss-lap"] >= p["wiener"] - 0.5, (s, n)
         if s <= 1.0 and n >= 0.002:
             assert p["atrous-2"] >= p["gauss-lap"] - 1.5, (s, n)
         if 0.6 <= s <= 1.5 and n <= 0.002:

@@ -205,7 +205,8 @@ def table():
 
 def test_table_cells_equal_direct_fits(table):
     ladder = table.template.basis_params["sigmas_y"]
-    direct = fit(psf.gaussian(1.5), noise=0.005, quantization_bits=8, sigmas=ladder)
+    cut = table.template.basis_params["truncate"]
+    direct = fit(psf.gaussian(1.5), noise=0.005, quantization_bits=8, sigmas=ladder, truncate=cut)
     np.testing.assert_allclose(table.weights(1.5, 0.005), direct.weights, rtol=1e-9, atol=1e-9)
 
 
@@ -246,3 +247,15 @@ def test_table_errors(table, tmp_path):
         FilterTable.load(bad)
     with pytest.raises(ValueError, match=r"must end in \.npz or \.json"):
         table.save(tmp_path / "t.pkl")
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
+def test_auto_truncation_takes_the_least_expected_error(sigma):
+    h = psf.gaussian(sigma)
+    auto = fit(h, noise=0.002, quantization_bits=8)
+    fixed = [fit(h, noise=0.002, quantization_bits=8, truncate=t) for t in (2.0, 3.0)]
+    assert auto.basis_params["truncate"] in (2.0, 3.0)
+    best = min(f.diagnostics["expected_mse"] for f in fixed)
+    assert auto.diagnostics["expected_mse"] <= best * (1 + 1e-9)
+    with pytest.raises(ValueError, match="Invalid truncate 'tight'"):
+        fit(h, noise=0.002, truncate="tight")

@@ -138,17 +138,37 @@ def _fit_bands(
     return c, basis.weights(c)
 
 
+#: Gaussian truncations (in sigmas) tried by ``truncate="auto"``. Truncated taps have a
+#: different spectrum, and the fit uses their exact response: measured on the quality
+#: grid, 2σ beats 3σ by 0.1–0.3 dB for blurs σ ≥ 1 (and halves the taps), 3σ wins below.
+AUTO_TRUNCATE = (2.0, 3.0)
+
+
 def _fit_gauss_lap(
-    kernel, problem, target, weight, ridge, *, sigmas=None, sigmas_x=None, count=5, truncate=3.0
+    kernel, problem, target, weight, ridge, *, sigmas=None, sigmas_x=None, count=5, truncate="auto"
 ):
     if sigmas is None:
         count = check_int("count", count, minimum=1)
         sy, sx = psf_sigmas(kernel)
         sigmas, sigmas_x = default_sigmas(sy, count), default_sigmas(sx, count)
-    basis = gauss_lap_basis(
-        list(sigmas), None if sigmas_x is None else list(sigmas_x), truncate=truncate
-    )
-    c, w = _fit_bands(basis, problem, target, weight, ridge)
+    sigmas_x = None if sigmas_x is None else list(sigmas_x)
+    if isinstance(truncate, str):
+        if truncate != "auto":
+            raise ValueError(f"Invalid truncate {truncate!r}; expected 'auto' or a number > 0")
+        candidates = AUTO_TRUNCATE
+    else:
+        candidates = (truncate,)
+    best = None
+    for cut in candidates:  # the truncation with the least expected error
+        basis = gauss_lap_basis(list(sigmas), sigmas_x, truncate=cut)
+        responses = np.stack(basis.term_responses(problem.quad.wy, problem.quad.wx))
+        bands = (responses[:-1] - responses[1:]).reshape(basis.size, -1)
+        c = solve_weighted(bands, 1.0, target, weight, ridge=ridge)
+        w = basis.weights(c)
+        error = problem.error(np.tensordot(w, responses, 1)) if len(candidates) > 1 else 0.0
+        if best is None or error < best[0]:
+            best = (error, c, w, basis)
+    _, c, w, basis = best
     return c, w, basis.terms, basis.params
 
 

@@ -18,6 +18,7 @@ from .._validate import check_choice, check_real
 from ..filters import DeconvFilter
 from ..psf import gaussian
 from .bases import Basis, atrous_basis, default_sigmas, gauss_lap_basis, unsharp_basis
+from .core import fit
 from .objectives import OBJECTIVES, least_squares_target
 from .problem import Problem
 from .solve import solve_weighted
@@ -42,16 +43,24 @@ def _axis(name: str, values: Any) -> np.ndarray:
     return a
 
 
-def _table_basis(basis: str, sigmas: np.ndarray, options: dict[str, Any]) -> Basis:
+def _table_basis(
+    basis: str, sigmas: np.ndarray, noises: np.ndarray, prior: str, options: dict[str, Any]
+) -> Basis:
+    middle = float(np.sqrt(sigmas[0] * sigmas[-1]))  # the table's geometric middle blur
     if basis == "gauss-lap":
         ladder = options.pop("basis_sigmas", None)
         if ladder is None:  # one ladder for the whole table, sized to its middle blur
-            ladder = default_sigmas(float(np.sqrt(sigmas[0] * sigmas[-1])), options.pop("count", 5))
-        return gauss_lap_basis(list(ladder), truncate=options.pop("truncate", 3.0))
+            ladder = default_sigmas(middle, options.pop("count", 5))
+        truncate = options.pop("truncate", "auto")
+        if truncate == "auto":  # what the middle cell's own fit prefers
+            noise = float(noises[len(noises) // 2])
+            truncate = fit(
+                gaussian(middle), noise=noise, prior=prior, sigmas=list(ladder)
+            ).basis_params["truncate"]
+        return gauss_lap_basis(list(ladder), truncate=truncate)
     if basis == "atrous":
         return atrous_basis(options.pop("levels", 2))
-    sigma = options.pop("sigma", float(np.sqrt(sigmas[0] * sigmas[-1])))
-    return unsharp_basis(sigma)
+    return unsharp_basis(options.pop("sigma", middle))
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +117,7 @@ class FilterTable:
             check_real("sigmas", s, positive=True)
         totals = [total_noise(n, quantization_bits) for n in noises]
         options = dict(basis_options)
-        table_basis = _table_basis(basis, sigmas, options)
+        table_basis = _table_basis(basis, sigmas, noises, prior, options)
         if options:
             raise TypeError(f"unexpected basis options for {basis!r}: {sorted(options)}")
         coefficients = np.empty((sigmas.size, noises.size, table_basis.size))
