@@ -295,3 +295,20 @@ def test_bad_frames(filters):
         Pipeline("gauss", shape=(8, 8), dtype=np.uint8)
     with pytest.raises(ValueError, match="noise= is required"):
         deblur(np.zeros((8, 8), np.float32), psf.gaussian(1.0))
+
+
+@pytest.mark.parametrize("strategy", ["dense", "separable"])
+@pytest.mark.parametrize("fmt", ["u8-bgr", "f32-rgb", "u8-rgba-luma", "u16-rgb", "f32-plane"])
+def test_cpu_strategies_both_match_the_reference(rng, filters, monkeypatch, strategy, fmt):
+    """The CPU backend picks dense or separable per filter; both must be exact."""
+    from gpudeconv.backends.cpu import CpuBackend
+
+    monkeypatch.setattr(CpuBackend, "force_strategy", strategy)
+    for basis in ("gauss-lap", "fir"):
+        frame = _frame(rng, (37, 41), fmt)
+        pipe = Pipeline(
+            filters[basis], shape=frame.shape, dtype=frame.dtype, backend="cpu", **FORMATS[fmt][2]
+        )
+        _check(pipe(frame), frame, filters[basis], pipe)
+        pipe.set_filter(filters["atrous"])  # other terms: the strategy is chosen again
+        _check(pipe(frame), frame, filters["atrous"], pipe)

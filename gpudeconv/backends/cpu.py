@@ -20,6 +20,12 @@ Each whole-frame pass streams ~100 MB, so the per-term version is memory bound; 
 keep a term's input, output and accumulator in cache. On uint8 frames, where decode and
 encode join the strips, the gain is larger (~31 → ~22 ms for the filtering alone).
 
+Once the fitter learned to truncate Gaussians at 2σ, kernels shrank (11×11 for σ = 1) and a
+dense ``filter2D`` per strip became competitive: measured side by side at 1080p under
+heavy outside load, uint8 BGR, dense vs separable strips: σ = 0.6 (7×7, 5 terms) 16.4 vs
+23.9 ms, σ = 1 (11×11) 25.7 vs 26.7, σ = 1.5 (17×17) 51.6 vs 34.1, à-trous 16.5 vs 16.4,
+a 1-term FIR 20.0 vs 15.6. ``_use_dense`` picks per filter with a tap-count model.
+
 Integer frames are decoded by ``cv2.LUT`` (uint8) or a table lookup (uint16) and encoded
 with ``cv2.pow`` plus saturating conversions (see ``CpuBackend._encode``), in the strips too.
 
@@ -57,6 +63,8 @@ _CV_DEPTH = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}
 _MIN_STRIP, _MAX_STRIP = 32, 96
 #: Centre of the working values (see the module notes).
 _OFFSET = 0.5
+#: What one separable pass costs beyond its taps, in taps per pixel (see _use_dense).
+PASS_COST = 24
 #: Floor of values before cv2.pow: encodes to code 0, and is neither 0 nor denormal.
 _TINY = 1e-30
 
@@ -82,6 +90,8 @@ class CpuBackend:
     """Applies a filter plan to frames of one :class:`FrameSpec` with OpenCV."""
 
     name = "cpu"
+    #: None: choose by kernel size; "dense" or "separable" to force (benchmarks, tests).
+    force_strategy: str | None = None
 
     def __init__(self, spec: FrameSpec, filt: DeconvFilter) -> None:
         self.spec = spec
@@ -151,6 +161,36 @@ class CpuBackend:
         """Replace the per-term weights in place (no allocation)."""
         self._weights[:] = weights
 
+    def _use_dense(self) -> bool:
+        """Whether one dense ``filter2D`` pass is cheaper than a pass per term.
+
+        Cost model, in taps per pixel, fitted to ``bench/cpu_strategies``-style runs: a
+        dense pass costs its area; each separable term its taps plus ~24 for the pass
+        itself (its memory traffic). Many small terms favour dense, few or wide ones not.
+        """
+        if self.force_strategy is not None:
+            return self.force_strategy == "dense"
+        plan = self._plan
+        ry, rx = plan.radius
+        separable = sum(
+            plan.taps_y[j].size + plan.taps_x[j].size + PASS_COST
+            for j in range(plan.size)
+            if not plan.is_identity(j)
+        )
+        return (2 * ry + 1) * (2 * rx + 1) < separable
+
+    def _dense_kernel(self) -> np.ndarray:
+        """``Σ w_j ky_j ⊗ kx_j`` of the rounded taps (luma_only: minus the identity)."""
+        plan = self._plan
+        ry, rx = plan.radius
+        dense = np.zeros((2 * ry + 1, 2 * rx + 1))
+        for w, ky, kx in zip(self._applied, plan.taps_y, plan.taps_x, strict=True):
+            oy, ox = ry - ky.size // 2, rx - kx.size // 2
+            dense[oy : oy + ky.size, ox : ox + kx.size] += w * np.outer(ky, kx)
+        if self.spec.luma_only:
+            dense[ry, rx] -= 1.0
+        return dense.astype(self._dtype)
+
     def _dc_gain(self) -> float:
         """``F(0)``: what a constant is multiplied by (1 for band bases)."""
         plan = self._plan
@@ -210,6 +250,7 @@ class CpuBackend:
             list(pool.map(lambda s0: self._prepare(frame, s0), self._starts))
         dc = self._dc_gain()
         self._applied = self._plan.weights(self._weights)  # rounded-tap DC folded in
+        self._dense = self._dense_kernel() if self._use_dense() else None
         list(pool.map(lambda item: self._run_strip(frame, out, dc, *item), enumerate(self._starts)))
 
     def _rows(self, s0: int) -> slice:
@@ -257,6 +298,24 @@ class CpuBackend:
         identity = plan.is_identity(0)
         scale = (weights[0] if identity else 0.0) - (1.0 if spec.luma_only else 0.0)
         constant = 0.0 if spec.luma_only else _OFFSET * dc
+        if self._dense is not None:  # one non-separable pass with the whole kernel
+            ry = self._dense.shape[0] // 2
+            lo = max(0, rows.start - ry) - origin
+            hi = min(spec.height, rows.stop + ry) - origin
+            tmp = buf.tmp[: hi - lo]
+            cv2.filter2D(
+                source[lo:hi],
+                self._depth,
+                self._dense,
+                dst=tmp,
+                delta=constant,
+                borderType=self._border,
+            )
+            first = rows.start - origin - lo
+            np.copyto(acc, tmp[first : first + n])
+            if not direct:
+                self._finish(frame, out, rows, acc, buf, dc)
+            return
         here = source[rows.start - origin : rows.stop - origin]
         cv2.addWeighted(here, scale, here, 0.0, constant, dst=acc, dtype=self._depth)
         for j in range(1 if identity else 0, plan.size):
