@@ -19,7 +19,14 @@ import scipy.ndimage as ndi
 
 from ._validate import check_choice, image_array, to_float
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "DeconvFilter", "apply_reference", "taps_response"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "DeconvFilter",
+    "apply_reference",
+    "dense_kernel",
+    "taps_response",
+]
 
 SCHEMA = "gpudeconv.filter"
 SCHEMA_VERSION = 1
@@ -37,6 +44,17 @@ def taps_response(taps: np.ndarray, w: Any) -> Any:
     w = np.asarray(w, dtype=np.float64)
     k = np.arange(1, r + 1, dtype=np.float64)
     return taps[r] + 2.0 * np.cos(w[..., None] * k) @ taps[r + 1 :]
+
+
+def dense_kernel(weights: Any, taps_y: Any, taps_x: Any) -> np.ndarray:
+    """``Σ_j w_j ky_j ⊗ kx_j`` on a common centred grid, in float64."""
+    ry = max(t.size // 2 for t in taps_y)
+    rx = max(t.size // 2 for t in taps_x)
+    dense = np.zeros((2 * ry + 1, 2 * rx + 1))
+    for w, ky, kx in zip(weights, taps_y, taps_x, strict=True):
+        oy, ox = ry - ky.size // 2, rx - kx.size // 2
+        dense[oy : oy + ky.size, ox : ox + kx.size] += w * np.outer(ky, kx)
+    return dense
 
 
 def _frozen(a: Any) -> np.ndarray:
@@ -114,12 +132,9 @@ class DeconvFilter:
 
     def kernel(self) -> np.ndarray:
         """Dense 2-D equivalent kernel (exact: the sum of the terms' outer products)."""
-        ry, rx = self.radius
-        dense = np.zeros((2 * ry + 1, 2 * rx + 1))
-        for w, (ky, kx) in zip(self.weights, self.terms, strict=True):
-            oy, ox = ry - ky.size // 2, rx - kx.size // 2
-            dense[oy : oy + ky.size, ox : ox + kx.size] += w * np.outer(ky, kx)
-        return dense
+        return dense_kernel(
+            self.weights, [ky for ky, _ in self.terms], [kx for _, kx in self.terms]
+        )
 
     @cached_property
     def diagnostics(self) -> dict[str, float]:

@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from ..colour import SRGB_KNEE, decode_table
-from ..filters import DeconvFilter
+from ..filters import DeconvFilter, dense_kernel
 from ..frames import FrameSpec, luma_weights
 from .plan import FilterPlan
 
@@ -182,13 +182,9 @@ class CpuBackend:
     def _dense_kernel(self) -> np.ndarray:
         """``Σ w_j ky_j ⊗ kx_j`` of the rounded taps (luma_only: minus the identity)."""
         plan = self._plan
-        ry, rx = plan.radius
-        dense = np.zeros((2 * ry + 1, 2 * rx + 1))
-        for w, ky, kx in zip(self._applied, plan.taps_y, plan.taps_x, strict=True):
-            oy, ox = ry - ky.size // 2, rx - kx.size // 2
-            dense[oy : oy + ky.size, ox : ox + kx.size] += w * np.outer(ky, kx)
+        dense = dense_kernel(self._applied, plan.taps_y, plan.taps_x)
         if self.spec.luma_only:
-            dense[ry, rx] -= 1.0
+            dense[dense.shape[0] // 2, dense.shape[1] // 2] -= 1.0
         return dense.astype(self._dtype)
 
     def _dc_gain(self) -> float:
