@@ -46,6 +46,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -295,45 +296,57 @@ class CpuBackend:
         scale = (weights[0] if identity else 0.0) - (1.0 if spec.luma_only else 0.0)
         constant = 0.0 if spec.luma_only else _OFFSET * dc
         if self._dense is not None:  # one non-separable pass with the whole kernel
-            ry = self._dense.shape[0] // 2
-            lo = max(0, rows.start - ry) - origin
-            hi = min(spec.height, rows.stop + ry) - origin
-            tmp = buf.tmp[: hi - lo]
-            cv2.filter2D(
-                source[lo:hi],
-                self._depth,
-                self._dense,
-                dst=tmp,
-                delta=constant,
-                borderType=self._border,
+            filtered = self._pass(
+                source,
+                origin,
+                rows,
+                self._dense.shape[0] // 2,
+                buf,
+                lambda src, dst: cv2.filter2D(
+                    src, self._depth, self._dense, dst=dst, delta=constant, borderType=self._border
+                ),
             )
-            first = rows.start - origin - lo
-            np.copyto(acc, tmp[first : first + n])
-            if not direct:
-                self._finish(frame, out, rows, acc, buf, dc)
-            return
-        here = source[rows.start - origin : rows.stop - origin]
-        cv2.addWeighted(here, scale, here, 0.0, constant, dst=acc, dtype=self._depth)
-        for j in range(1 if identity else 0, plan.size):
-            ry = plan.taps_y[j].size // 2
-            lo = max(0, rows.start - ry) - origin
-            hi = min(spec.height, rows.stop + ry) - origin
-            # A view of whole rows: OpenCV takes its top/bottom edges for the image's,
-            # which they are wherever the halo was clipped; where they are not, its
-            # border rule only touches halo rows, which are dropped.
-            tmp = buf.tmp[: hi - lo]
-            cv2.sepFilter2D(
-                source[lo:hi],
-                self._depth,
-                plan.taps_x[j],
-                plan.taps_y[j],
-                dst=tmp,
-                borderType=self._border,
-            )
-            first = rows.start - origin - lo
-            cv2.scaleAdd(tmp[first : first + n], float(weights[j]), acc, dst=acc)
+            np.copyto(acc, filtered)
+        else:
+            here = source[rows.start - origin : rows.stop - origin]
+            cv2.addWeighted(here, scale, here, 0.0, constant, dst=acc, dtype=self._depth)
+            for j in range(1 if identity else 0, plan.size):
+                ky, kx = plan.taps_y[j], plan.taps_x[j]
+                filtered = self._pass(
+                    source,
+                    origin,
+                    rows,
+                    ky.size // 2,
+                    buf,
+                    lambda src, dst, ky=ky, kx=kx: cv2.sepFilter2D(
+                        src, self._depth, kx, ky, dst=dst, borderType=self._border
+                    ),
+                )
+                cv2.scaleAdd(filtered, float(weights[j]), acc, dst=acc)
         if not direct:
             self._finish(frame, out, rows, acc, buf, dc)
+
+    def _pass(
+        self,
+        source: np.ndarray,
+        origin: int,
+        rows: slice,
+        radius: int,
+        buf: _StripBuffers,
+        run: Any,
+    ) -> np.ndarray:
+        """Run one filter over a strip plus ``radius`` halo rows; return the strip's rows.
+
+        The input is a view of whole rows: OpenCV takes its top/bottom edges for the
+        image's, which they are wherever the halo was clipped; where they are not, its
+        border rule only touches halo rows, which are dropped.
+        """
+        lo = max(0, rows.start - radius) - origin
+        hi = min(self.spec.height, rows.stop + radius) - origin
+        tmp = buf.tmp[: hi - lo]
+        run(source[lo:hi], tmp)
+        first = rows.start - origin - lo
+        return tmp[first : first + rows.stop - rows.start]
 
     def _finish(
         self,
