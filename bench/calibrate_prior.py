@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.images import CALIBRATION_IMAGES, grey_photo
 from gpudeconv import degrade, metrics, psf, wiener
+from gpudeconv.fit.targets import total_noise
 
 wiener_module = importlib.import_module("gpudeconv.wiener")
 
@@ -53,8 +54,8 @@ def main() -> None:
                 for k, image in enumerate(images):
                     blurred = degrade.blur(image, h)
                     noisy = degrade.quantize(degrade.add_noise(blurred, noise, seed=k))
-                    total_noise = float(np.hypot(noise, 1 / 255 / np.sqrt(12)))
-                    out = wiener(noisy, h, noise=total_noise)
+                    total = total_noise(noise, 8)
+                    out = wiener(noisy, h, noise=total)
                     c = (slice(CROP, -CROP),) * 2
                     total.append(metrics.psnr(image[c], out[c]))
         scores[amplitude] = float(np.mean(total))

@@ -37,6 +37,7 @@ import scipy.ndimage as ndi
 from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import FitQualityWarning, Pipeline, fit, psf, wiener
 from gpudeconv.backends import cuda_unavailable_reason
+from gpudeconv.fit.targets import total_noise as with_quantisation
 from gpudeconv.wiener import natural_spectrum
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
@@ -147,7 +148,7 @@ def _peers(
 def run(sizes: dict[str, tuple[int, int]], repeats: int) -> dict:
     """Every row of the module docstring, timed round-robin per (size, format)."""
     kernel = psf.gaussian(SIGMA)
-    total_noise = float(np.hypot(NOISE, 1 / 255 / np.sqrt(12)))
+    total_noise = with_quantisation(NOISE, 8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitQualityWarning)
         filters = {b: fit(kernel, noise=NOISE, quantization_bits=8, basis=b) for b in OURS}

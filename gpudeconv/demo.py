@@ -11,13 +11,12 @@ import numpy as np
 
 from . import degrade, metrics, psf
 from .fit import fit
+from .fit.targets import total_noise
 from .pipeline import Pipeline
 from .testcard import test_card
 from .wiener import wiener
 
 __all__ = ["DemoResult", "run_still_demo"]
-
-_QUANT_STD = 1.0 / 255.0 / np.sqrt(12.0)  # std of 8-bit rounding error
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class DemoResult:
 
 
 def _methods(kernel: np.ndarray, noise: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    total = float(np.hypot(noise, _QUANT_STD))
+    total = total_noise(noise, 8)  # the card is stored in 8 bits
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
     for basis in ("gauss-lap", "atrous"):
         filt = fit(kernel, noise=noise, basis=basis, quantization_bits=8)

@@ -22,12 +22,13 @@ import cv2
 import numpy as np
 
 from . import degrade, psf
-from .colour import decode_table, encode_reference
 from .fit import FilterTable, FitQualityWarning
+from .fit.targets import total_noise
+from .frames import FrameSpec
 from .io import atomic_output
+from .media import wiener_frame
 from .pipeline import Pipeline
 from .testcard import test_card
-from .wiener import wiener
 
 __all__ = ["LiveError", "LiveOptions", "Restorer", "TestCardSource", "Viewer", "run_live"]
 
@@ -35,7 +36,6 @@ METHODS = ("gauss-lap", "atrous", "wiener", "unsharp", "off")
 SIGMA_RANGE = (0.3, 3.0)
 NOISE_RANGE = (0.0, 0.05)
 _WINDOW = "gpudeconv live"
-_QUANT_STD = 1.0 / 255.0 / np.sqrt(12.0)
 
 
 class LiveError(Exception):
@@ -186,10 +186,8 @@ class Restorer:
         if method == "off":
             return frame
         if method == "wiener":
-            linear = decode_table("uint8", "linear", "float64")[frame]
-            total = float(np.hypot(noise, _QUANT_STD))
-            restored = wiener(linear, psf.gaussian(sigma), noise=total)
-            return encode_reference(restored, np.dtype(np.uint8), "linear")
+            spec = FrameSpec.create(frame.shape, np.uint8)
+            return wiener_frame(frame, psf.gaussian(sigma), total_noise(noise, 8), spec)
         pipe = self.pipeline(method, frame.shape)
         pipe.set_blur(sigma, noise)
         return pipe(frame)

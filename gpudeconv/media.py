@@ -27,12 +27,13 @@ from . import psf as _psf
 from .colour import decode_table, encode_reference
 from .filters import DeconvFilter
 from .fit import FitQualityWarning, fit
+from .fit.targets import total_noise
 from .frames import FrameSpec
 from .io import atomic_output
 from .pipeline import Pipeline
 from .wiener import wiener
 
-__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file"]
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "wiener_frame"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
@@ -66,26 +67,37 @@ def _check_paths(source: Path, target: Path, overwrite: bool) -> None:
         raise MediaError("INPUT and OUTPUT must both be photos or both be videos")
 
 
+def wiener_frame(
+    frame: np.ndarray, kernel: np.ndarray, noise: float, spec: FrameSpec
+) -> np.ndarray:
+    """The FFT reference on one frame: decoded to linear light, restored, encoded back.
+
+    ``noise`` is the total noise std (quantisation included); alpha is copied.
+    """
+    colour = frame[..., :3] if spec.has_alpha else frame
+    linear = (
+        decode_table(spec.dtype.name, "linear", "float64")[colour] if spec.is_integer else colour
+    )
+    restored = wiener(linear, kernel, noise=noise)
+    out = (
+        encode_reference(restored, spec.dtype, "linear")
+        if spec.is_integer
+        else restored.astype(spec.dtype)
+    )
+    if spec.has_alpha:
+        out = np.concatenate([out, frame[..., 3:]], axis=-1)
+    return out
+
+
 def _restorer(
     method: str, kernel: np.ndarray, noise: float, bits: int, spec: FrameSpec, backend: str
 ) -> tuple[Any, DeconvFilter | None]:
     """A callable restoring one frame, and the fitted filter (None for 'wiener')."""
     if method == "wiener":
-        table = decode_table(spec.dtype.name, "linear", "float64")
-        total = float(np.hypot(noise, 1.0 / (2**bits - 1) / np.sqrt(12.0)))
+        total = total_noise(noise, bits if spec.is_integer else None)
 
         def restore(frame: np.ndarray) -> np.ndarray:
-            colour = frame[..., :3] if spec.has_alpha else frame
-            linear = table[colour] if spec.is_integer else colour
-            restored = wiener(linear, kernel, noise=total)
-            out = (
-                encode_reference(restored, spec.dtype, "linear")
-                if spec.is_integer
-                else restored.astype(spec.dtype)
-            )
-            if spec.has_alpha:
-                out = np.concatenate([out, frame[..., 3:]], axis=-1)
-            return out
+            return wiener_frame(frame, kernel, total, spec)
 
         return restore, None
     with warnings.catch_warnings(record=True) as caught:
