@@ -15,6 +15,11 @@ def sharp_photo():
     return skimage.data.astronaut()[..., ::-1].copy()  # BGR, as OpenCV writes it
 
 
+def _deblur(src, dst, psf="gaussian:1.2", noise="0.001", *extra):
+    """Run ``gpudeconv deblur`` quietly; returns the exit code."""
+    return main(["deblur", str(src), str(dst), "--psf", psf, "--noise", noise, "--quiet", *extra])
+
+
 def _blurred(image, sigma=1.2):
     from gpudeconv import degrade, psf
 
@@ -41,10 +46,7 @@ def test_photo_round_trip_keeps_depth_and_alpha(tmp_path, sharp_photo, dtype, ch
     )
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
     cv2.imwrite(str(src), blurred)
-    assert (
-        main(["deblur", str(src), str(dst), "--psf", "gaussian:1.2", "--noise", "0.001", "--quiet"])
-        == 0
-    )
+    assert _deblur(src, dst) == 0
     out = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
     assert out.dtype == dtype and out.shape == image.shape
     if channels == 4:
@@ -65,23 +67,7 @@ def test_video_round_trip(tmp_path, capsys):
     for _ in range(12):
         writer.write(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
     writer.release()
-    assert (
-        main(
-            [
-                "deblur",
-                str(src),
-                str(dst),
-                "--psf",
-                "gaussian:1.0",
-                "--noise",
-                "0.01",
-                "--quiet",
-                "--method",
-                "atrous",
-            ]
-        )
-        == 0
-    )
+    assert _deblur(src, dst, "gaussian:1.0", "0.01", "--method", "atrous") == 0
     assert "restored 12 frames" in capsys.readouterr().out
     capture = cv2.VideoCapture(str(dst))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(24.0)
@@ -94,23 +80,7 @@ def test_video_round_trip(tmp_path, capsys):
 def test_compare_figure(tmp_path, sharp_photo):
     src, dst, fig = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "cmp.png"
     cv2.imwrite(str(src), _blurred(sharp_photo[:128, :128]))
-    assert (
-        main(
-            [
-                "deblur",
-                str(src),
-                str(dst),
-                "--psf",
-                "gaussian:1.2",
-                "--noise",
-                "0.002",
-                "--compare",
-                str(fig),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _deblur(src, dst, "gaussian:1.2", "0.002", "--compare", str(fig)) == 0
     assert cv2.imread(str(fig)).shape[1] > 3 * cv2.imread(str(fig)).shape[0]
 
 
@@ -179,9 +149,6 @@ def test_video_audio_track_is_copied(tmp_path):
         ],
         check=True,
     )
-    assert (
-        main(["deblur", str(src), str(dst), "--psf", "gaussian:1", "--noise", "0.01", "--quiet"])
-        == 0
-    )
+    assert _deblur(src, dst, "gaussian:1", "0.01") == 0
     probe = subprocess.run([ffmpeg, "-i", str(dst)], capture_output=True, text=True)
     assert "Audio:" in probe.stderr and "Video:" in probe.stderr
