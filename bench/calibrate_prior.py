@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.images import CALIBRATION_IMAGES, grey_photo
 from gpudeconv import degrade, metrics, psf, wiener
-from gpudeconv.fit.targets import total_noise
+from gpudeconv.spectra import total_noise
 
 wiener_module = importlib.import_module("gpudeconv.wiener")
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from bench.timing import measure_interleaved
 from gpudeconv import Pipeline, fit, psf
-from gpudeconv.filters import apply_reference
 from gpudeconv.psf import gaussian_1d
+from gpudeconv.reference import apply_reference
 
 BORDER = cv2.BORDER_REFLECT
 

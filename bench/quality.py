@@ -24,9 +24,9 @@ import numpy as np
 from bench.images import QUALITY_IMAGES, grey_photo
 from bench.timing import write_results
 from gpudeconv import degrade, metrics, psf, wiener
-from gpudeconv.filters import apply_reference
 from gpudeconv.fit import FitQualityWarning, fit
-from gpudeconv.fit.targets import total_noise
+from gpudeconv.reference import apply_reference
+from gpudeconv.spectra import total_noise
 
 SIGMAS = (0.4, 0.6, 0.8, 1.0, 1.5, 2.0)
 NOISES = (0.0, 0.002, 0.01)

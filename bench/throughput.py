@@ -37,8 +37,8 @@ import scipy.ndimage as ndi
 from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import FitQualityWarning, Pipeline, fit, psf, wiener
 from gpudeconv.backends import cuda_unavailable_reason
-from gpudeconv.fit.targets import total_noise as with_quantisation
-from gpudeconv.wiener import wiener_response
+from gpudeconv.spectra import total_noise as with_quantisation
+from gpudeconv.spectra import wiener_response
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
 QUICK_SIZES = {"tiny": (64, 96)}

@@ -7,9 +7,9 @@ Importing the package never imports CuPy or touches a GPU.
 
 from __future__ import annotations
 
-from . import degrade, metrics, psf
-from .filters import DeconvFilter
-from .fit import FilterTable, FitQualityWarning, fit
+from . import degrade, metrics, psf, spectra
+from .errors import FitQualityWarning, GpudeconvError
+from .fit import DeconvFilter, FilterTable, fit
 from .pipeline import Pipeline, deblur
 from .wiener import wiener
 
@@ -19,6 +19,7 @@ __all__ = [
     "DeconvFilter",
     "FilterTable",
     "FitQualityWarning",
+    "GpudeconvError",
     "Pipeline",
     "__version__",
     "deblur",
@@ -26,5 +27,6 @@ __all__ = [
     "fit",
     "metrics",
     "psf",
+    "spectra",
     "wiener",
 ]

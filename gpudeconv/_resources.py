@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .errors import InvalidArgumentError
+
 __all__ = ["kernel_names", "kernel_source"]
 
 
@@ -27,5 +29,5 @@ def kernel_source(name: str) -> str:
     """Text of ``kernels/<name>``; ``ValueError`` naming the shipped ones if it is missing."""
     available = kernel_names()
     if name not in available:
-        raise ValueError(f"Unknown kernel source {name!r}; shipped sources: {available}")
+        raise InvalidArgumentError(f"Unknown kernel source {name!r}; shipped sources: {available}")
     return (_kernel_dir() / name).read_text(encoding="utf-8")

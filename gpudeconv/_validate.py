@@ -1,7 +1,9 @@
 """Named argument checks shared by every public function.
 
-Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, bad
-value) with a message that names the parameter, the value received, and what is allowed.
+Each check raises :class:`~gpudeconv.errors.InvalidTypeError` (wrong kind of thing) or
+:class:`~gpudeconv.errors.InvalidArgumentError` (right kind, bad value) — a ``TypeError``
+and a ``ValueError`` — with a message that names the parameter, the value received, and
+what is allowed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidArgumentError, InvalidTypeError
+
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise ``ValueError``."""
     allowed = tuple(allowed)
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"Invalid {name} {value!r}; expected one of {allowed}")
+        raise InvalidArgumentError(f"Invalid {name} {value!r}; expected one of {allowed}")
     return value
 
 
@@ -43,33 +47,35 @@ def check_real(
         Inclusive upper bound.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(
+            f"{name} must be a real number, got {type(value).__name__} {value!r}"
+        )
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be > 0, got {value!r}")
     if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be >= 0, got {value!r}")
     if upper is not None and value > upper:
-        raise ValueError(f"{name} must be <= {upper}, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be <= {upper}, got {value!r}")
     return value
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
     """Return ``value`` as an int (bools rejected), optionally at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InvalidArgumentError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
 def check_finite_array(name: str, array: Any) -> None:
     """Raise ``ValueError`` if a float array holds NaN or Inf (works for NumPy and CuPy)."""
     if array.dtype.kind == "f" and not bool(array_module(array).isfinite(array).all()):
-        raise ValueError(f"{name} contains NaN or Inf; only finite values are allowed")
+        raise InvalidArgumentError(f"{name} contains NaN or Inf; only finite values are allowed")
 
 
 def array_module(array: Any) -> Any:
@@ -85,7 +91,7 @@ def array_module(array: Any) -> Any:
     return np
 
 
-def image_array(name: str, image: Any, *, allow_int: bool = True) -> Any:
+def image_array(name: str, image: Any) -> Any:
     """Validate an image: 2-D ``H×W`` or 3-D ``H×W×C``, non-empty, real, finite.
 
     Returns the array itself (NumPy or CuPy); lists are converted with ``np.asarray``.
@@ -94,17 +100,21 @@ def image_array(name: str, image: Any, *, allow_int: bool = True) -> Any:
     if xp is np:
         image = np.asarray(image)
     if image.dtype.kind == "c":
-        raise TypeError(f"{name} must be real; got complex dtype {image.dtype}")
-    allowed_kinds = "fu" if allow_int else "f"
-    if image.dtype.kind not in allowed_kinds or image.dtype == np.float16:
-        allowed = "float32, float64" + (", uint8, uint16" if allow_int else "")
-        raise TypeError(f"{name} has dtype {image.dtype}; allowed dtypes are {allowed}")
+        raise InvalidTypeError(f"{name} must be real; got complex dtype {image.dtype}")
+    if image.dtype.kind not in "fu" or image.dtype == np.float16:
+        raise InvalidTypeError(
+            f"{name} has dtype {image.dtype}; allowed dtypes are float32, float64, uint8, uint16"
+        )
     if image.dtype.kind == "u" and image.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"{name} has dtype {image.dtype}; allowed integer dtypes: uint8, uint16")
+        raise InvalidTypeError(
+            f"{name} has dtype {image.dtype}; allowed integer dtypes: uint8, uint16"
+        )
     if image.ndim not in (2, 3):
-        raise ValueError(f"{name} must be 2-D (H, W) or 3-D (H, W, C); got shape {image.shape}")
+        raise InvalidArgumentError(
+            f"{name} must be 2-D (H, W) or 3-D (H, W, C); got shape {image.shape}"
+        )
     if image.size == 0:
-        raise ValueError(f"{name} is empty (shape {image.shape}); need at least 1x1")
+        raise InvalidArgumentError(f"{name} is empty (shape {image.shape}); need at least 1x1")
     check_finite_array(name, image)
     return image
 

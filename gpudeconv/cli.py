@@ -1,23 +1,35 @@
-"""Command line: ``gpudeconv live``, ``deblur``, ``fit``, ``demo``.
+"""Command line: ``gpudeconv live``, ``deblur``, ``fit``, ``demo``, ``bench``.
 
-Errors are one line on stderr and a non-zero exit code, never a traceback.
+What the user got wrong — a bad argument, an unreadable file, a camera that is not there —
+is one line on stderr and a non-zero exit code (2: arguments or files, 3: a device or
+stream that fails, 130: interrupted). Anything else is a bug in gpudeconv and shows its
+traceback. Warnings and notices are one line each on stderr, too.
+
+Choices and their help come from the registries (bases, methods, backends), so the command
+line never lists them by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .backends import BACKENDS
+from .errors import AppError, GpudeconvError
+from .fit.bases import BASES
+from .fit.objectives import OBJECTIVES
+from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
+from .spectra import PRIORS
 
 if TYPE_CHECKING:
-    from .filters import DeconvFilter
+    from .fit import DeconvFilter
 
 __all__ = ["main"]
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -36,42 +48,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
+def _basis_options() -> dict[str, Any]:
+    """Every option of every basis, once: ``name -> Option`` (the first basis's help)."""
+    options: dict[str, Any] = {}
+    for spec in BASES:
+        for option in spec.options:
+            options.setdefault(option.name, option)
+    return options
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    import warnings
-
     from . import psf
     from .fit import fit
     from .io import atomic_output
 
     options = {
-        k: getattr(args, k)
-        for k in ("sigmas", "levels", "radius", "mode", "sigma")
-        if getattr(args, k) is not None
+        name: getattr(args, name)
+        for name in _basis_options()
+        if getattr(args, name, None) is not None
     }
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        filt = fit(
-            psf.parse(args.psf),
-            noise=args.noise,
-            basis=args.basis,
-            objective=args.objective,
-            prior=args.prior,
-            quantization_bits=args.quantization_bits,
-            nodes=args.nodes,
-            **options,
-        )
+    filt = fit(
+        psf.parse(args.psf),
+        noise=args.noise,
+        basis=args.basis,
+        objective=args.objective,
+        prior=args.prior,
+        quantization_bits=args.quantization_bits,
+        nodes=args.nodes,
+        **options,
+    )
     print(_describe_filter(filt))
-    for w in caught:
-        print(f"warning: {w.message}")
     if args.output:
         atomic_output(args.output, lambda p: p.write_text(filt.to_json()), overwrite=args.overwrite)
         print(f"wrote {args.output}")
@@ -146,9 +152,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         from bench import throughput
     except ImportError:
-        raise CLIError(
-            "the benchmarks live in the source checkout (bench/); run "
-            "gpudeconv bench from its root, or python -m bench.throughput"
+        raise AppError(
+            "the benchmarks are not part of the installed package: they live in the "
+            "source checkout (git clone the project, then run `make bench` or "
+            "`gpudeconv bench` from its root, with pip install 'gpudeconv[bench]')"
         ) from None
     return int(throughput.main(["--quick"] if args.quick else []))
 
@@ -179,11 +186,9 @@ def _parser() -> argparse.ArgumentParser:
         help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
     )
     f.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
-    f.add_argument(
-        "--basis", default="gauss-lap", choices=("gauss-lap", "atrous", "fir", "unsharp")
-    )
-    f.add_argument("--objective", default="mse", choices=("mse", "response"))
-    f.add_argument("--prior", default="natural", choices=("natural", "flat"))
+    f.add_argument("--basis", default="gauss-lap", choices=BASES.names, help=BASES.help())
+    f.add_argument("--objective", default="mse", choices=OBJECTIVES)
+    f.add_argument("--prior", default="natural", choices=PRIORS)
     f.add_argument(
         "--quantization-bits",
         type=int,
@@ -191,17 +196,20 @@ def _parser() -> argparse.ArgumentParser:
         help="add the rounding noise of this bit depth (e.g. 8)",
     )
     f.add_argument("--nodes", type=int, default=32, help="quadrature nodes per axis")
-    f.add_argument("--sigmas", type=_floats, help="gauss-lap: comma-separated Gaussian sigmas")
-    f.add_argument("--levels", type=int, help="atrous: number of levels (1-4)")
-    f.add_argument("--radius", type=int, help="fir: filter radius")
-    f.add_argument("--mode", choices=("separable", "2d"), help="fir: 1-D per axis or 2-D")
-    f.add_argument("--sigma", type=float, help="unsharp: Gaussian sigma")
+    for name, option in _basis_options().items():
+        users = [b.name for b in BASES if any(o.name == name for o in b.options)]
+        f.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=option.parse,
+            choices=option.choices,
+            help=f"{'/'.join(users)}: {option.help}",
+        )
     f.add_argument("-o", "--output", help="write the filter as JSON")
     f.add_argument("--plot", help="write a PNG of the responses over frequency")
     f.add_argument("--overwrite", action="store_true", help="replace existing output files")
     f.set_defaults(func=_cmd_fit)
 
-    backends = ("auto", "cpu", "cuda", "cuda-sim")
     live = sub.add_parser("live", help="live viewer: camera, video file or the test card")
     source = live.add_mutually_exclusive_group()
     source.add_argument("--camera", type=int, help="camera index (OpenCV)")
@@ -209,9 +217,12 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--sigma", type=float, default=1.2, help="assumed Gaussian blur sigma")
     live.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
     live.add_argument(
-        "--method", default="gauss-lap", choices=("gauss-lap", "atrous", "wiener", "unsharp", "off")
+        "--method",
+        default="gauss-lap",
+        choices=SLIDER_METHODS,
+        help=METHODS.help(SLIDER_METHODS),
     )
-    live.add_argument("--backend", default="auto", choices=backends)
+    live.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
     live.add_argument("--view", default="split", choices=("split", "side"))
     live.add_argument("--frames", type=_positive_int, help="stop after N frames")
     live.add_argument("--output", help="record the view to this video (.mp4)")
@@ -236,9 +247,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
     d.add_argument(
-        "--method", default="gauss-lap", choices=("gauss-lap", "atrous", "fir", "unsharp", "wiener")
+        "--method", default="gauss-lap", choices=FILE_METHODS, help=METHODS.help(FILE_METHODS)
     )
-    d.add_argument("--backend", default="auto", choices=backends)
+    d.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
     d.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -250,18 +261,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _one_line_notices(command: str) -> Iterator[None]:
+    """Show warnings and log notices as one line each on stderr, named by the command."""
+    prefix = f"gpudeconv {command}: "
+
+    def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
+        print(f"{prefix}warning: {message}", file=sys.stderr)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
+    logger = logging.getLogger("gpudeconv")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
-    from .live import LiveError
-    from .media import MediaError
-
     try:
-        return int(args.func(args))
-    except (LiveError, MediaError) as exc:
+        with _one_line_notices(args.command):
+            return int(args.func(args))
+    except AppError as exc:
         print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
         return exc.code
-    except (CLIError, ValueError, TypeError, OSError) as exc:
+    except (GpudeconvError, OSError) as exc:
         print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

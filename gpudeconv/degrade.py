@@ -10,13 +10,14 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from . import psf as _psf
-from ._validate import check_choice, check_int, check_real, image_array, to_float
+from ._validate import check_int, check_real, image_array, to_float
+from .boundaries import BOUNDARIES
+
+# The transfer curves live in colour.py; they are part of this module's public API too.
+from .colour import linear_to_srgb, srgb_to_linear
+from .errors import InvalidArgumentError
 
 __all__ = ["add_noise", "blur", "linear_to_srgb", "quantize", "srgb_to_linear"]
-
-BOUNDARIES = ("reflect", "wrap", "clamp")
-# OpenCV BORDER_REFLECT (…cba|abc…) is scipy's 'reflect'; 'clamp' repeats the edge pixel.
-_SCIPY_MODE = {"reflect": "reflect", "wrap": "wrap", "clamp": "nearest"}
 
 
 def blur(image: np.ndarray, psf: np.ndarray, *, boundary: str = "reflect") -> np.ndarray:
@@ -28,9 +29,10 @@ def blur(image: np.ndarray, psf: np.ndarray, *, boundary: str = "reflect") -> np
         float32/float64, or uint8/uint16 (scaled to [0, 1] float32).
     psf : (h, w) ndarray
         Blur kernel; normalised by ``psf.from_array``. Must not be larger than the image.
-    boundary : {'reflect', 'wrap', 'clamp'}
-        How pixels outside the image are defined: mirrored including the edge pixel
-        (OpenCV ``BORDER_REFLECT``), periodic, or the edge pixel repeated.
+    boundary : {'reflect', 'clamp', 'periodic'}
+        How pixels outside the image are defined (:data:`gpudeconv.boundaries.BOUNDARIES`):
+        mirrored including the edge pixel (OpenCV ``BORDER_REFLECT``), the edge pixel
+        repeated, or periodic (``'wrap'`` is accepted as another name for it).
 
     Returns
     -------
@@ -38,9 +40,8 @@ def blur(image: np.ndarray, psf: np.ndarray, *, boundary: str = "reflect") -> np
     """
     image = to_float(image_array("image", image))
     kernel = _psf.from_array(psf)
-    check_choice("boundary", boundary, BOUNDARIES)
+    mode = BOUNDARIES[boundary].ndimage
     _check_psf_fits(kernel, image.shape)
-    mode = _SCIPY_MODE[boundary]
     data = image.astype(np.float64)
     if data.ndim == 2:
         out = ndi.convolve(data, kernel, mode=mode)
@@ -54,7 +55,7 @@ def blur(image: np.ndarray, psf: np.ndarray, *, boundary: str = "reflect") -> np
 
 def _check_psf_fits(kernel: np.ndarray, shape: tuple[int, ...]) -> None:
     if kernel.shape[0] > shape[0] or kernel.shape[1] > shape[1]:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"psf of shape {kernel.shape} is larger than the image {tuple(shape[:2])}; "
             "the PSF must fit inside the image"
         )
@@ -91,28 +92,6 @@ def quantize(image: np.ndarray, bits: int = 8) -> np.ndarray:
     image = to_float(image_array("image", image))
     bits = check_int("bits", bits, minimum=1)
     if bits > 24:
-        raise ValueError(f"bits must be <= 24, got {bits}")
+        raise InvalidArgumentError(f"bits must be <= 24, got {bits}")
     levels = float(2**bits - 1)
     return (np.round(np.clip(image, 0.0, 1.0) * levels) / levels).astype(image.dtype, copy=False)
-
-
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """Decode sRGB code values in [0, 1] to linear light (IEC 61966-2-1, exact curve)."""
-    v = to_float(image_array("values", np.atleast_2d(values)))
-    v = v.reshape(np.shape(values))
-    a = np.abs(v)
-    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    return (np.sign(v) * lin).astype(v.dtype, copy=False)
-
-
-def linear_to_srgb(values: np.ndarray) -> np.ndarray:
-    """Encode linear light in [0, 1] to sRGB code values (IEC 61966-2-1, exact curve).
-
-    Negative values (undershoot from sharpening) are mapped with the odd extension so the
-    round trip with ``srgb_to_linear`` is exact everywhere.
-    """
-    v = to_float(image_array("values", np.atleast_2d(values)))
-    v = v.reshape(np.shape(values))
-    a = np.abs(v)
-    enc = np.where(a <= 0.0031308, a * 12.92, 1.055 * a ** (1 / 2.4) - 0.055)
-    return (np.sign(v) * enc).astype(v.dtype, copy=False)

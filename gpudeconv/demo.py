@@ -11,8 +11,8 @@ import numpy as np
 
 from . import degrade, metrics, psf
 from .fit import fit
-from .fit.targets import total_noise
 from .pipeline import Pipeline
+from .spectra import total_noise
 from .testcard import test_card
 from .wiener import wiener
 

@@ -9,36 +9,53 @@ Frames are ``H×W`` or ``H×W×C`` arrays:
 
 A 4th channel is alpha and passes through untouched. ``channel_order`` ('bgr', OpenCV's
 order, or 'rgb') matters only for the luma weights of ``luma_only``.
+
+The frame options — ``channel_order``, ``space``, ``luma_only``, ``boundary`` — are
+defined once, here (:data:`FRAME_OPTIONS`); ``Pipeline``, ``deblur`` and the Dask and
+command-line front ends pass them through as keywords.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._validate import check_choice
+from .boundaries import BOUNDARIES, FRAME_BOUNDARIES
+from .errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["BOUNDARIES", "FrameSpec", "luma_weights"]
+__all__ = ["FRAME_OPTIONS", "FrameSpec"]
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.uint16))
 CHANNELS = (1, 3, 4)
 ORDERS = ("bgr", "rgb")
 SPACES = ("linear", "srgb")
-BOUNDARIES = ("reflect", "clamp")
-#: Rec. 709 / sRGB luminance weights of linear R, G, B.
-_LUMA_RGB = (0.2126, 0.7152, 0.0722)
-
-
-def luma_weights(channel_order: str) -> tuple[float, float, float]:
-    """Luminance weights in the frame's own channel order."""
-    return _LUMA_RGB if channel_order == "rgb" else _LUMA_RGB[::-1]
 
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """What a pipeline is built for: shape, dtype and how to read the channels."""
+    """What a pipeline is built for: shape, dtype and how to read the channels.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``, ``C ∈ {1, 3, 4}`` (the 4th channel is alpha, copied).
+    dtype : numpy.dtype
+        float32, uint8 or uint16. Integer frames are sRGB code values.
+    channel_order : {'bgr', 'rgb'}
+        Order of the colour channels (OpenCV's BGR by default); used for luma weights.
+    space : {'linear', 'srgb'}
+        Integer frames: decode sRGB to linear light and filter there (``linear``), or
+        filter the code values scaled to [0, 1] (``srgb``).
+    luma_only : bool
+        Filter only the luminance and add its change to every colour channel.
+    boundary : {'reflect', 'clamp'}
+        OpenCV ``BORDER_REFLECT`` (mirror, edge pixel repeated once) or
+        ``BORDER_REPLICATE``.
+    """
 
     shape: tuple[int, ...]
     dtype: np.dtype
@@ -48,39 +65,46 @@ class FrameSpec:
     boundary: str = "reflect"
 
     @classmethod
-    def create(
-        cls,
-        shape: Any,
-        dtype: Any,
-        *,
-        channel_order: str = "bgr",
-        space: str = "linear",
-        luma_only: bool = False,
-        boundary: str = "reflect",
-    ) -> FrameSpec:
-        """Validate every field and build the spec."""
-        try:
-            shape = tuple(int(s) for s in shape)
-        except TypeError:
-            raise TypeError(f"shape must be a tuple of ints; got {shape!r}") from None
+    def create(cls, shape: Any, dtype: Any, **options: Any) -> FrameSpec:
+        """Validate every field and build the spec; ``options`` are :data:`FRAME_OPTIONS`."""
+        unknown = sorted(set(options) - set(FRAME_OPTIONS))
+        if unknown:
+            raise InvalidTypeError(
+                f"unknown frame options {unknown}; the frame options are {FRAME_OPTIONS}"
+            )
+        options = {**FRAME_DEFAULTS, **options}
+        shape = _shape(shape)
         if len(shape) not in (2, 3) or any(s < 1 for s in shape):
-            raise ValueError(f"shape must be (H, W) or (H, W, C) with positive sizes; got {shape}")
+            raise InvalidArgumentError(
+                f"shape must be (H, W) or (H, W, C) with positive sizes; got {shape}"
+            )
         if len(shape) == 3 and shape[2] not in CHANNELS:
-            raise ValueError(f"frames must have 1, 3 or 4 channels; got shape {shape}")
+            raise InvalidArgumentError(f"frames must have 1, 3 or 4 channels; got shape {shape}")
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"dtype {dtype!r} is not a NumPy dtype") from None
+            raise InvalidTypeError(f"dtype {dtype!r} is not a NumPy dtype") from None
         if dtype not in DTYPES:
-            raise TypeError(f"dtype {dtype} is not supported; allowed: float32, uint8, uint16")
-        check_choice("channel_order", channel_order, ORDERS)
-        check_choice("space", space, SPACES)
-        check_choice("boundary", boundary, BOUNDARIES)
-        if not isinstance(luma_only, bool):
-            raise TypeError(f"luma_only must be a bool; got {luma_only!r}")
-        spec = cls(shape, dtype, channel_order, space, luma_only, boundary)
-        if luma_only and spec.colour_channels != 3:
-            raise ValueError(f"luma_only needs 3 colour channels (H, W, 3 or 4); got {shape}")
+            raise InvalidTypeError(
+                f"dtype {dtype} is not supported; allowed: float32, uint8, uint16"
+            )
+        check_choice("channel_order", options["channel_order"], ORDERS)
+        check_choice("space", options["space"], SPACES)
+        boundary = BOUNDARIES.check(options["boundary"], allowed=FRAME_BOUNDARIES)
+        if not isinstance(options["luma_only"], bool):
+            raise InvalidTypeError(f"luma_only must be a bool; got {options['luma_only']!r}")
+        spec = cls(
+            shape,
+            dtype,
+            options["channel_order"],
+            options["space"],
+            options["luma_only"],
+            boundary,
+        )
+        if spec.luma_only and spec.colour_channels != 3:
+            raise InvalidArgumentError(
+                f"luma_only needs 3 colour channels (H, W, 3 or 4); got {shape}"
+            )
         return spec
 
     @property
@@ -119,20 +143,44 @@ class FrameSpec:
         return int(np.iinfo(self.dtype).max) if self.is_integer else 1
 
     @property
-    def decodes_srgb(self) -> bool:
-        """Integer frames filtered in linear light go through the sRGB curves."""
-        return self.is_integer and self.space == "linear"
+    def quantization_bits(self) -> int | None:
+        """Bits of an integer frame's codes (8, 16): their rounding is noise to fit for."""
+        return self.dtype.itemsize * 8 if self.is_integer else None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The frame options of this spec, as keywords for ``FrameSpec.create``."""
+        return {name: getattr(self, name) for name in FRAME_OPTIONS}
 
     def check_frame(self, frame: Any, name: str = "frame") -> np.ndarray:
         """Raise unless ``frame`` is an array of exactly this shape and dtype."""
         if not hasattr(frame, "shape") or not hasattr(frame, "dtype"):
-            raise TypeError(f"{name} must be an array; got {type(frame).__name__}")
+            raise InvalidTypeError(f"{name} must be an array; got {type(frame).__name__}")
         if frame.dtype != self.dtype:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"{name} has dtype {frame.dtype}; this pipeline was built for {self.dtype}"
             )
         if tuple(frame.shape) != self.shape:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{name} has shape {tuple(frame.shape)}; this pipeline was built for {self.shape}"
             )
         return frame
+
+
+#: The keywords that describe how a frame is coded, with their defaults.
+FRAME_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(FrameSpec) if f.name not in ("shape", "dtype")
+}
+FRAME_OPTIONS = tuple(FRAME_DEFAULTS)
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    """A shape as a tuple of Python ints; non-integral sizes are an error, not truncated."""
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        raise InvalidTypeError(f"shape must be a tuple of ints; got {shape!r}") from None
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise InvalidTypeError(f"shape must be a tuple of ints; got {shape!r}")
+    return tuple(int(s) for s in sizes)

@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .errors import InvalidArgumentError
+
 __all__ = ["atomic_output", "write_image"]
 
 
@@ -34,9 +36,11 @@ def atomic_output(
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ValueError(f"output {str(path)!r} already exists; pass overwrite to replace it")
+        raise InvalidArgumentError(
+            f"output {str(path)!r} already exists; pass overwrite to replace it"
+        )
     if not path.parent.is_dir():
-        raise ValueError(f"output folder {str(path.parent)!r} does not exist")
+        raise InvalidArgumentError(f"output folder {str(path.parent)!r} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -53,6 +57,6 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool =
 
     def write(tmp: Path) -> None:
         if not cv2.imwrite(str(tmp), image):
-            raise ValueError(f"OpenCV could not encode an image to {str(path)!r}")
+            raise InvalidArgumentError(f"OpenCV could not encode an image to {str(path)!r}")
 
     return atomic_output(path, write, overwrite=overwrite)

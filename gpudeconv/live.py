@@ -9,10 +9,10 @@ Slider changes go through a ``FilterTable``: they change weights, never filters.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,28 +22,27 @@ import cv2
 import numpy as np
 
 from . import degrade, psf
-from .fit import FilterTable, FitQualityWarning
-from .fit.targets import total_noise
+from .errors import AppError
 from .frames import FrameSpec
 from .io import atomic_output
-from .media import wiener_frame
-from .pipeline import Pipeline
+from .methods import METHODS, SLIDER_METHODS, SliderRestorer
 from .testcard import test_card
 
-__all__ = ["LiveError", "LiveOptions", "Restorer", "TestCardSource", "Viewer", "run_live"]
+__all__ = ["LiveError", "LiveOptions", "TestCardSource", "Viewer", "run_live"]
 
-METHODS = ("gauss-lap", "atrous", "wiener", "unsharp", "off")
+#: Methods on the viewer's trackbar, in its order.
+LIVE_METHODS = SLIDER_METHODS
 SIGMA_RANGE = (0.3, 3.0)
 NOISE_RANGE = (0.0, 0.05)
 _WINDOW = "gpudeconv live"
+log = logging.getLogger("gpudeconv")
 
 
-class LiveError(Exception):
-    """A failure to report as one line; ``code`` is the process exit status."""
+class LiveError(AppError):
+    """A failure to report as one line; ``code`` is the process exit status (3 default)."""
 
     def __init__(self, message: str, code: int = 3) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
 
 @dataclass
@@ -151,52 +150,6 @@ class CaptureSource:
         self.capture.release()
 
 
-# ---------------------------------------------------------------------------- restoring
-class Restorer:
-    """Restores uint8 BGR frames with one of :data:`METHODS`, switching without stalls."""
-
-    def __init__(self, backend: str = "auto") -> None:
-        self.backend = backend
-        self._tables: dict[str, FilterTable] = {}
-        self._pipes: dict[tuple[Any, ...], Pipeline] = {}
-
-    def _table(self, method: str) -> FilterTable:
-        if method not in self._tables:
-            sigmas = np.linspace(*SIGMA_RANGE, 28)
-            noises = np.linspace(*NOISE_RANGE, 11)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FitQualityWarning)
-                basis = "unsharp" if method == "unsharp" else method
-                self._tables[method] = FilterTable.fit(
-                    sigmas=sigmas, noises=noises, basis=basis, quantization_bits=8
-                )
-        return self._tables[method]
-
-    def pipeline(self, method: str, shape: tuple[int, ...]) -> Pipeline:
-        """The (cached) pipeline of a method and frame shape; rebuilt on a new shape."""
-        key = (method, shape, self.backend)
-        if key not in self._pipes:
-            self._pipes[key] = Pipeline(
-                self._table(method), shape=shape, dtype=np.uint8, backend=self.backend
-            )
-        return self._pipes[key]
-
-    def restore(self, frame: np.ndarray, method: str, sigma: float, noise: float) -> np.ndarray:
-        """Restore one frame with the current slider values."""
-        if method == "off":
-            return frame
-        if method == "wiener":
-            spec = FrameSpec.create(frame.shape, np.uint8)
-            return wiener_frame(frame, psf.gaussian(sigma), total_noise(noise, 8), spec)
-        pipe = self.pipeline(method, frame.shape)
-        pipe.set_blur(sigma, noise)
-        return pipe(frame)
-
-    def backend_name(self, shape: tuple[int, ...]) -> str:
-        """The backend a pipeline of this shape runs on (after 'auto' chose)."""
-        return self.pipeline("gauss-lap", shape).backend
-
-
 def psnr_u8(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two uint8 images."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
@@ -275,9 +228,9 @@ class Viewer:
         cv2.createTrackbar(
             "method",
             _WINDOW,
-            METHODS.index(self.method),
-            len(METHODS) - 1,
-            lambda v: setattr(self, "method", METHODS[v]),
+            LIVE_METHODS.index(self.method),
+            len(LIVE_METHODS) - 1,
+            lambda v: setattr(self, "method", LIVE_METHODS[v]),
         )
         if len(self.backend_names) > 1:
             cv2.createTrackbar(
@@ -400,8 +353,7 @@ class _Recorder:
 
 def run_live(options: LiveOptions) -> str:
     """Run the viewer (or its headless loop); returns the summary line."""
-    if options.method not in METHODS:
-        raise LiveError(f"Invalid method {options.method!r}; expected one of {METHODS}", 2)
+    METHODS.check(options.method, allowed=LIVE_METHODS)
     headless = options.headless if options.headless is not None else not has_display()
     if headless and options.frames is None and options.input is None and options.source is None:
         options.frames = 300  # a camera or the card never ends by itself
@@ -416,16 +368,16 @@ def run_live(options: LiveOptions) -> str:
         from .backends import cuda_unavailable_reason
 
         backends = ["cpu"] if cuda_unavailable_reason() else ["cuda", "cpu"]
-    restorer = Restorer(backends[0])
+    restorer = SliderRestorer(backends[0], sigma_range=SIGMA_RANGE, noise_range=NOISE_RANGE)
     viewer = Viewer(
         options.sigma, options.noise, options.method, backends, options.view, backends[0]
     )
     recorder = _Recorder(options.output, source.fps, options.overwrite) if options.output else None
-    camera = _virtual_camera(options) if options.virtual_camera else None
+    camera = None
     latencies: list[float] = []
     psnrs: list[tuple[float, float]] = []
     ok = False
-    shape = None
+    spec: FrameSpec | None = None
     try:
         if not headless:
             viewer.open_window()
@@ -438,19 +390,21 @@ def run_live(options: LiveOptions) -> str:
                     break
                 frame, sharp = got
             captured = time.perf_counter()
+            if spec is None or frame.shape != spec.shape:
+                if spec is not None:
+                    log.warning(
+                        "resolution changed %s -> %s; rebuilding the pipeline",
+                        spec.shape,
+                        frame.shape,
+                    )
+                spec = FrameSpec.create(frame.shape, frame.dtype)
+                viewer.stats["backend"] = restorer.backend_name(spec)
             if restorer.backend != viewer.backend:  # the backend trackbar moved
                 restorer.backend = viewer.backend
-                viewer.stats["backend"] = restorer.backend_name(frame.shape)
-            if frame.shape != shape:
-                if shape is not None:
-                    print(
-                        f"gpudeconv live: resolution changed {shape} -> {frame.shape}; "
-                        "rebuilding the pipeline",
-                        file=sys.stderr,
-                    )
-                shape = frame.shape
-                viewer.stats["backend"] = restorer.backend_name(shape)
-            restored = restorer.restore(frame, viewer.method, viewer.sigma, viewer.noise)
+                viewer.stats["backend"] = restorer.backend_name(spec)
+            if options.virtual_camera and camera is None:  # sized from the first frame
+                camera = _virtual_camera(frame.shape)
+            restored = restorer.restore(frame, viewer.method, viewer.sigma, viewer.noise, spec)
             filtered = time.perf_counter()
             if sharp is not None:
                 psnrs.append((psnr_u8(sharp, frame), psnr_u8(sharp, restored)))
@@ -506,14 +460,15 @@ def _summary(
     return line
 
 
-def _virtual_camera(options: LiveOptions) -> Any:
+def _virtual_camera(shape: tuple[int, ...]) -> Any:
+    """A virtual webcam of the frames' own size."""
     try:
         import pyvirtualcam
     except ImportError:
         raise LiveError(
             "--virtual-camera needs pyvirtualcam (pip install pyvirtualcam)", 2
         ) from None
-    height, width = options.size
+    height, width = shape[:2]
     try:
         return pyvirtualcam.Camera(width=width, height=height, fps=30)
     except RuntimeError as exc:

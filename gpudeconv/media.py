@@ -11,12 +11,12 @@ overwritten.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +24,20 @@ import cv2
 import numpy as np
 
 from . import psf as _psf
-from .colour import decode_table, encode_reference
-from .filters import DeconvFilter
-from .fit import FitQualityWarning, fit
-from .fit.targets import total_noise
+from .errors import AppError
 from .frames import FrameSpec
 from .io import atomic_output
-from .pipeline import Pipeline
-from .wiener import wiener
+from .methods import FILE_METHODS, METHODS, PsfRestorer
 
-__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "wiener_frame"]
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
-METHODS = ("gauss-lap", "atrous", "fir", "unsharp", "wiener")
+log = logging.getLogger("gpudeconv")
 
 
-class MediaError(Exception):
+class MediaError(AppError):
     """A one-line failure of ``gpudeconv deblur``; ``code`` is the exit status."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _check_paths(source: Path, target: Path, overwrite: bool) -> None:
@@ -67,50 +59,6 @@ def _check_paths(source: Path, target: Path, overwrite: bool) -> None:
         raise MediaError("INPUT and OUTPUT must both be photos or both be videos")
 
 
-def wiener_frame(
-    frame: np.ndarray, kernel: np.ndarray, noise: float, spec: FrameSpec
-) -> np.ndarray:
-    """The FFT reference on one frame: decoded to linear light, restored, encoded back.
-
-    ``noise`` is the total noise std (quantisation included); alpha is copied.
-    """
-    colour = frame[..., :3] if spec.has_alpha else frame
-    linear = (
-        decode_table(spec.dtype.name, "linear", "float64")[colour] if spec.is_integer else colour
-    )
-    restored = wiener(linear, kernel, noise=noise)
-    out = (
-        encode_reference(restored, spec.dtype, "linear")
-        if spec.is_integer
-        else restored.astype(spec.dtype)
-    )
-    if spec.has_alpha:
-        out = np.concatenate([out, frame[..., 3:]], axis=-1)
-    return out
-
-
-def _restorer(
-    method: str, kernel: np.ndarray, noise: float, bits: int, spec: FrameSpec, backend: str
-) -> tuple[Any, DeconvFilter | None]:
-    """A callable restoring one frame, and the fitted filter (None for 'wiener')."""
-    if method == "wiener":
-        total = total_noise(noise, bits if spec.is_integer else None)
-
-        def restore(frame: np.ndarray) -> np.ndarray:
-            return wiener_frame(frame, kernel, total, spec)
-
-        return restore, None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitQualityWarning)
-        filt = fit(
-            kernel, noise=noise, basis=method, quantization_bits=bits if spec.is_integer else None
-        )
-    for w in caught:
-        print(f"gpudeconv deblur: warning: {w.message}", file=sys.stderr)
-    pipe = Pipeline(filt, shape=spec.shape, dtype=spec.dtype, backend=backend)
-    return pipe, filt
-
-
 def deblur_file(
     input_path: str,
     output_path: str,
@@ -126,8 +74,7 @@ def deblur_file(
     """Restore a photo or video file; returns a one-line summary."""
     source, target = Path(input_path), Path(output_path)
     _check_paths(source, target, overwrite)
-    if method not in METHODS:
-        raise MediaError(f"Invalid method {method!r}; expected one of {METHODS}")
+    METHODS.check(method, allowed=FILE_METHODS)
     kernel = _psf.parse(psf_spec)
     if source.suffix.lower() in VIDEO_SUFFIXES:
         return _deblur_video(source, target, kernel, noise, method, backend, overwrite, progress)
@@ -137,7 +84,7 @@ def deblur_file(
     if image.dtype not in (np.uint8, np.uint16):
         raise MediaError(f"{str(source)!r} has {image.dtype} samples; 8- or 16-bit images only")
     spec = FrameSpec.create(image.shape, image.dtype)
-    restore, filt = _restorer(method, kernel, noise, image.dtype.itemsize * 8, spec, backend)
+    restore = PsfRestorer(method, kernel, noise, spec, backend)
     start = time.perf_counter()
     restored = restore(image)
     seconds = time.perf_counter() - start
@@ -148,8 +95,12 @@ def deblur_file(
 
     atomic_output(target, write, overwrite=overwrite)
     if compare:
+        from .plots import compare_figure
+
         atomic_output(
-            compare, lambda p: _compare_figure(image, restored, kernel, filt, p), overwrite=True
+            compare,
+            lambda p: compare_figure(image, restored, kernel, restore.filter, p),
+            overwrite=True,
         )
     return (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
@@ -177,7 +128,7 @@ def _deblur_video(
     if not ok:
         raise MediaError(f"{str(source)!r} contains no readable frame")
     spec = FrameSpec.create(first.shape, first.dtype)
-    restore, _ = _restorer(method, kernel, noise, 8, spec, backend)
+    restore = PsfRestorer(method, kernel, noise, spec, backend)
 
     def frames() -> Any:
         frame = first
@@ -199,12 +150,7 @@ def _deblur_video(
             raise MediaError(f"cannot write video {str(target)!r}")
         bar = _progress(total, progress)
         try:
-            stream = (
-                restore.stream(frames())
-                if isinstance(restore, Pipeline)
-                else map(restore, frames())
-            )
-            for restored in stream:
+            for restored in restore.stream(frames()):
                 writer.write(restored)
                 count += 1
                 bar.update(1)
@@ -239,10 +185,7 @@ def _copy_audio(source: Path, video: Path) -> None:
     except (ImportError, RuntimeError):
         ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        print(
-            "gpudeconv deblur: no ffmpeg (pip install imageio-ffmpeg): audio not copied",
-            file=sys.stderr,
-        )
+        log.warning("no ffmpeg (pip install imageio-ffmpeg): audio not copied")
         return
     muxed = video.with_name(video.stem + ".audio" + video.suffix)
     result = subprocess.run(
@@ -271,41 +214,4 @@ def _copy_audio(source: Path, video: Path) -> None:
         os.replace(muxed, video)
     else:
         muxed.unlink(missing_ok=True)
-        print(
-            "gpudeconv deblur: the container did not take the audio track; video only",
-            file=sys.stderr,
-        )
-
-
-def _compare_figure(
-    before: np.ndarray, after: np.ndarray, kernel: np.ndarray, filt: DeconvFilter | None, path: Path
-) -> None:
-    from .plots import _pyplot
-
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
-    h, w = before.shape[:2]
-    crop = (slice(h // 4, h // 4 + min(h // 2, 256)), slice(w // 4, w // 4 + min(w // 2, 256)))
-    for ax, image, title in ((axes[0], before, "input"), (axes[1], after, "restored")):
-        shown = image[crop]
-        if shown.ndim == 3:
-            shown = cv2.cvtColor(shown[..., :3], cv2.COLOR_BGR2RGB)
-        ax.imshow(shown.astype(np.float64) / np.iinfo(image.dtype).max, cmap="gray", vmin=0, vmax=1)
-        ax.set_title(title)
-        ax.axis("off")
-    axes[2].imshow(kernel, cmap="magma")
-    axes[2].set_title(f"PSF {kernel.shape[0]}x{kernel.shape[1]}")
-    omega = np.linspace(0, np.pi, 256)
-    from .fit.targets import psf_response
-
-    otf = np.abs(psf_response(kernel, np.zeros(1), omega))[0]
-    axes[3].plot(omega, otf, label="blur |H|", color="0.5")
-    if filt is not None:
-        axes[3].plot(omega, filt.response(omega, 0 * omega), label=f"fitted F ({filt.basis})")
-        axes[3].plot(omega, np.abs(filt.response(omega, 0 * omega) * otf), label="|F·H|")
-    axes[3].axhline(1, color="k", lw=0.5)
-    axes[3].set_xlabel("ω along x (rad/pixel)")
-    axes[3].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+        log.warning("the container did not take the audio track; video only")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_real, image_array
+from .errors import InvalidArgumentError
 
 __all__ = ["psnr", "ssim"]
 
@@ -13,7 +14,9 @@ def _pair(ref: np.ndarray, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ref = np.asarray(image_array("ref", ref), dtype=np.float64)
     img = np.asarray(image_array("img", img), dtype=np.float64)
     if ref.shape != img.shape:
-        raise ValueError(f"ref and img must have the same shape; got {ref.shape} and {img.shape}")
+        raise InvalidArgumentError(
+            f"ref and img must have the same shape; got {ref.shape} and {img.shape}"
+        )
     return ref, img
 
 

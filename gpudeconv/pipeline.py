@@ -9,9 +9,9 @@ import numpy as np
 
 from ._validate import check_real, image_array
 from .backends import create_backend
-from .filters import DeconvFilter
-from .fit import FilterTable, fit
-from .frames import FrameSpec
+from .errors import InvalidArgumentError, InvalidTypeError
+from .fit import DeconvFilter, FilterTable, fit
+from .frames import FRAME_OPTIONS, FrameSpec
 
 __all__ = ["Pipeline", "deblur"]
 
@@ -29,20 +29,22 @@ class Pipeline:
     dtype : {float32, uint8, uint16}
         Frame dtype. Integer frames are decoded sRGB → linear by table, filtered in linear
         light and encoded back with rounding and saturation.
-    channel_order : {'bgr', 'rgb'}
-        Order of the colour channels (OpenCV's BGR by default); used for luma weights.
-    space : {'linear', 'srgb'}
-        ``srgb`` filters integer code values directly (no colour transfer).
-    luma_only : bool
-        Filter only the luminance and add its change to every channel (about 3× less work).
-    boundary : {'reflect', 'clamp'}
-        OpenCV ``BORDER_REFLECT`` (mirror, edge pixel repeated once) or ``BORDER_REPLICATE``.
     backend : {'auto', 'cpu', 'cuda', 'cuda-sim'}
         ``auto`` takes CUDA when usable, else the CPU (``backend_reason`` says why);
         ``GPUDECONV_BACKEND`` overrides it. A forced backend that cannot run raises.
     check_finite : bool
         Reject float frames holding NaN or Inf (one extra read of the frame; turn off for
         speed when frames are trusted).
+    **frame_options
+        How frames are coded: ``channel_order`` ('bgr' | 'rgb'), ``space`` ('linear' |
+        'srgb'), ``luma_only`` (bool), ``boundary`` ('reflect' | 'clamp'); see
+        :class:`~gpudeconv.frames.FrameSpec`.
+
+    Notes
+    -----
+    Thread safety: one pipeline may be called from several threads at once; each call
+    uses the weights current when it starts. ``submit``/``result``/``stream`` are one
+    FIFO: use them from one thread.
 
     Examples
     --------
@@ -61,27 +63,17 @@ class Pipeline:
         *,
         shape: tuple[int, ...],
         dtype: Any,
-        channel_order: str = "bgr",
-        space: str = "linear",
-        luma_only: bool = False,
-        boundary: str = "reflect",
         backend: str = "auto",
         check_finite: bool = True,
+        **frame_options: Any,
     ) -> None:
-        self.spec = FrameSpec.create(
-            shape,
-            dtype,
-            channel_order=channel_order,
-            space=space,
-            luma_only=luma_only,
-            boundary=boundary,
-        )
+        self.spec = FrameSpec.create(shape, dtype, **frame_options)
         self._table: FilterTable | None = None
         if isinstance(filter, FilterTable):
             self._table = filter
             filter = filter(float(filter.sigmas[0]), float(filter.noises[0]))
         if not isinstance(filter, DeconvFilter):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"filter must be a DeconvFilter or FilterTable; got {type(filter).__name__}"
             )
         self._filter = filter
@@ -92,6 +84,14 @@ class Pipeline:
     def backend(self) -> str:
         """Name of the backend in use ('cpu', 'cuda', 'cuda-sim')."""
         return str(self._backend.name)
+
+    def describe(self) -> dict[str, Any]:
+        """What runs each frame: backend and why, strategy or kernel, buffers, re-plans.
+
+        ``replans`` counts how often the backend rebuilt its plan (new terms); weight
+        changes (``set_blur``, a same-terms ``set_filter``) never rebuild it.
+        """
+        return {**self._backend.describe(), "reason": self.backend_reason}
 
     @property
     def filter(self) -> DeconvFilter:
@@ -105,7 +105,7 @@ class Pipeline:
         table lookup) only changes weights; other terms re-plan the backend.
         """
         if not isinstance(filt, DeconvFilter):
-            raise TypeError(f"filter must be a DeconvFilter; got {type(filt).__name__}")
+            raise InvalidTypeError(f"filter must be a DeconvFilter; got {type(filt).__name__}")
         self._backend.set_filter(filt)
         self._filter = filt
 
@@ -116,7 +116,7 @@ class Pipeline:
         is allocated or recompiled.
         """
         if self._table is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "set_blur needs a FilterTable: build the Pipeline with one "
                 "(FilterTable.fit(...)), or use set_filter"
             )
@@ -150,10 +150,10 @@ class Pipeline:
             out = self._backend.view(out)
             self.spec.check_frame(out, "out")
             if not _writeable(out):
-                raise ValueError("out is read-only; pass a writeable array")
+                raise InvalidArgumentError("out is read-only; pass a writeable array")
             if _shares_memory(out, frame):
                 if not _same_view(out, frame):
-                    raise ValueError(
+                    raise InvalidArgumentError(
                         "out overlaps the input frame without being the same "
                         "array; pass the frame itself (in place) or a separate "
                         "array"
@@ -165,7 +165,7 @@ class Pipeline:
     def _check(self, frame: Any) -> Any:
         frame = self.spec.check_frame(frame)
         if self.check_finite and frame.dtype.kind == "f" and not self._backend.all_finite(frame):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "frame contains NaN or Inf; only finite values are allowed "
                 "(check_finite=False skips this check)"
             )
@@ -230,12 +230,8 @@ def deblur(
     psf_or_filter: np.ndarray | DeconvFilter,
     *,
     noise: float | None = None,
-    channel_order: str = "bgr",
-    space: str = "linear",
-    luma_only: bool = False,
-    boundary: str = "reflect",
     backend: str = "auto",
-    **fit_options: Any,
+    **options: Any,
 ) -> np.ndarray:
     """Restore one image: fit (if given a PSF) and apply through a :class:`Pipeline`.
 
@@ -249,37 +245,32 @@ def deblur(
         or an already fitted filter.
     noise : float, optional
         Noise std in [0, 1] units, for fitting.
-    channel_order, space, luma_only, boundary, backend
+    backend : str
         As for :class:`Pipeline`.
-    **fit_options
-        Passed to :func:`gpudeconv.fit` (``basis=``, ``objective=``, …).
+    **options
+        Frame options (``channel_order``, ``space``, ``luma_only``, ``boundary``; see
+        :class:`Pipeline`) and, with a PSF, options of :func:`gpudeconv.fit`
+        (``basis=``, ``objective=``, …).
 
     Returns
     -------
     restored : ndarray, same shape and dtype as ``image``
     """
     image = image_array("image", image)
+    frame_options = {k: v for k, v in options.items() if k in FRAME_OPTIONS}
+    fit_options = {k: v for k, v in options.items() if k not in FRAME_OPTIONS}
+    work = image.astype(np.float32) if image.dtype == np.float64 else image
+    spec = FrameSpec.create(work.shape, work.dtype, **frame_options)
     if isinstance(psf_or_filter, DeconvFilter):
         if noise is not None or fit_options:
-            raise ValueError("noise= and fit options apply only when a PSF is given")
+            raise InvalidArgumentError("noise= and fit options apply only when a PSF is given")
         filt = psf_or_filter
     else:
         if noise is None:
-            raise ValueError("noise= is required when deblurring with a PSF")
+            raise InvalidArgumentError("noise= is required when deblurring with a PSF")
         check_real("noise", noise, nonnegative=True)
-        if image.dtype.kind == "u":
-            fit_options.setdefault("quantization_bits", image.dtype.itemsize * 8)
+        fit_options.setdefault("quantization_bits", spec.quantization_bits)
         filt = fit(psf_or_filter, noise=noise, **fit_options)
-    work = image.astype(np.float32) if image.dtype == np.float64 else image
-    pipe = Pipeline(
-        filt,
-        shape=work.shape,
-        dtype=work.dtype,
-        channel_order=channel_order,
-        space=space,
-        luma_only=luma_only,
-        boundary=boundary,
-        backend=backend,
-    )
+    pipe = Pipeline(filt, shape=spec.shape, dtype=spec.dtype, backend=backend, **spec.options)
     restored = pipe(work)
     return restored.astype(image.dtype, copy=False)

@@ -1,4 +1,7 @@
-"""Figures: fitted responses over frequency, like the article's (matplotlib, optional)."""
+"""Every figure gpudeconv draws (matplotlib, optional): fitted responses, before/after.
+
+Matplotlib is imported only when a figure is drawn (``pip install 'gpudeconv[bench]'``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from .filters import DeconvFilter
-from .fit.targets import psf_response
-from .wiener import wiener_response
+from .fit import DeconvFilter
+from .spectra import psf_response, wiener_response
 
-__all__ = ["plot_fit"]
+__all__ = ["compare_figure", "plot_fit"]
 
 
 def _pyplot() -> Any:
@@ -38,9 +40,9 @@ def plot_fit(filt: DeconvFilter, path: str | Path) -> None:
     for ax, (label, wy, wx) in zip(
         axes, [("along x (ωy = 0)", 0 * w, w), ("diagonal (ωx = ωy)", w, w)], strict=True
     ):
-        otf = np.diag(psf_response(filt.psf, wy[:, None], wx[None, :]))
+        otf = np.diag(psf_response(filt.psf, wy, wx))
         target = wiener_response(otf, wy, wx, noise=filt.noise, prior=filt.prior).real
-        response = filt.response(wx, wy)
+        response = filt.response(wy, wx)
         ax.plot(w, np.abs(otf), label="blur |H|", color="0.5")
         ax.plot(w, target, label="Wiener target Re W", color="C1", lw=2)
         ax.plot(w, response, label=f"fitted F ({filt.basis})", color="C0", ls="--", lw=2)
@@ -59,4 +61,43 @@ def plot_fit(filt: DeconvFilter, path: str | Path) -> None:
     )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def compare_figure(
+    before: np.ndarray,
+    after: np.ndarray,
+    kernel: np.ndarray,
+    filt: DeconvFilter | None,
+    path: str | Path,
+) -> None:
+    """Input and restored crops (BGR code values), the PSF, and the responses along x."""
+    import cv2
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
+    h, w = before.shape[:2]
+    crop = (slice(h // 4, h // 4 + min(h // 2, 256)), slice(w // 4, w // 4 + min(w // 2, 256)))
+    for ax, image, title in ((axes[0], before, "input"), (axes[1], after, "restored")):
+        shown = image[crop]
+        if shown.ndim == 3:
+            shown = cv2.cvtColor(shown[..., :3], cv2.COLOR_BGR2RGB)
+        scale = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
+        ax.imshow(np.clip(shown.astype(np.float64) / scale, 0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.axis("off")
+    axes[2].imshow(kernel, cmap="magma")
+    axes[2].set_title(f"PSF {kernel.shape[0]}x{kernel.shape[1]}")
+    omega = np.linspace(0, np.pi, 256)
+    otf = np.abs(psf_response(kernel, np.zeros(1), omega))[0]
+    axes[3].plot(omega, otf, label="blur |H|", color="0.5")
+    if filt is not None:
+        response = filt.response(0 * omega, omega)
+        axes[3].plot(omega, response, label=f"fitted F ({filt.basis})")
+        axes[3].plot(omega, np.abs(response * otf), label="|F·H|")
+    axes[3].axhline(1, color="k", lw=0.5)
+    axes[3].set_xlabel("ω along x (rad/pixel)")
+    axes[3].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
     plt.close(fig)

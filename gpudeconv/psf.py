@@ -14,8 +14,19 @@ import numpy as np
 from scipy.special import erf
 
 from ._validate import check_int, check_real
+from .errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["box", "disk", "from_array", "gaussian", "gaussian_1d", "motion", "otf", "parse"]
+__all__ = [
+    "box",
+    "disk",
+    "from_array",
+    "gaussian",
+    "gaussian_1d",
+    "motion",
+    "otf",
+    "parse",
+    "quadrant_symmetric",
+]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -46,7 +57,9 @@ def gaussian_1d(sigma: float, radius: int, *, mode: str = "integrated") -> np.nd
     elif mode == "sampled":
         taps = np.exp(-(x**2) / (2.0 * sigma**2))
     else:
-        raise ValueError(f"Invalid mode {mode!r}; expected one of ('integrated', 'sampled')")
+        raise InvalidArgumentError(
+            f"Invalid mode {mode!r}; expected one of ('integrated', 'sampled')"
+        )
     return taps / taps.sum()
 
 
@@ -217,21 +230,21 @@ def from_array(array: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(array)
     if a.dtype.kind == "c":
-        raise TypeError(f"psf must be real; got complex dtype {a.dtype}")
+        raise InvalidTypeError(f"psf must be real; got complex dtype {a.dtype}")
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"psf must be a numeric array; got dtype {a.dtype}")
+        raise InvalidTypeError(f"psf must be a numeric array; got dtype {a.dtype}")
     a = a.astype(np.float64)
     if a.ndim != 2:
-        raise ValueError(f"psf must be 2-D; got shape {a.shape}")
+        raise InvalidArgumentError(f"psf must be 2-D; got shape {a.shape}")
     if a.size == 0:
-        raise ValueError(f"psf is empty (shape {a.shape})")
+        raise InvalidArgumentError(f"psf is empty (shape {a.shape})")
     if not np.isfinite(a).all():
-        raise ValueError("psf contains NaN or Inf; only finite values are allowed")
+        raise InvalidArgumentError("psf contains NaN or Inf; only finite values are allowed")
     if (a < 0).any():
-        raise ValueError(f"psf must be non-negative; minimum is {a.min()!r}")
+        raise InvalidArgumentError(f"psf must be non-negative; minimum is {a.min()!r}")
     total = a.sum()
     if total <= 0:
-        raise ValueError("psf must have a positive sum; got 0")
+        raise InvalidArgumentError("psf must have a positive sum; got 0")
     pad = ((0, 1 - a.shape[0] % 2), (0, 1 - a.shape[1] % 2))
     return np.pad(a, pad) / total
 
@@ -255,14 +268,23 @@ def otf(psf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     psf = from_array(psf)
     if len(shape) != 2 or any(int(s) < 1 for s in shape):
-        raise ValueError(f"shape must be two positive ints; got {shape!r}")
+        raise InvalidArgumentError(f"shape must be two positive ints; got {shape!r}")
     rows, cols = (int(s) for s in shape)
     if psf.shape[0] > rows or psf.shape[1] > cols:
-        raise ValueError(f"psf of shape {psf.shape} is larger than the grid {(rows, cols)}")
+        raise InvalidArgumentError(
+            f"psf of shape {psf.shape} is larger than the grid {(rows, cols)}"
+        )
     padded = np.zeros((rows, cols))
     padded[: psf.shape[0], : psf.shape[1]] = psf
     padded = np.roll(padded, (-(psf.shape[0] // 2), -(psf.shape[1] // 2)), axis=(0, 1))
     return np.fft.fft2(padded)
+
+
+def quadrant_symmetric(psf: np.ndarray) -> bool:
+    """True when the PSF is even in both axes (its response is then real and even)."""
+    return bool(
+        np.allclose(psf, psf[::-1, :], atol=1e-14) and np.allclose(psf, psf[:, ::-1], atol=1e-14)
+    )
 
 
 _SPEC_HELP = (
@@ -284,36 +306,36 @@ def parse(spec: str) -> np.ndarray:
     psf : ndarray of float64
     """
     if not isinstance(spec, str) or not spec:
-        raise ValueError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
+        raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
     name, _, args = spec.partition(":")
     builders = {"gaussian": (gaussian, 1, 2), "disk": (disk, 1, 1), "motion": (motion, 2, 2)}
     if name in builders and args:
         func, lo, hi = builders[name]
         values = _parse_numbers(spec, args)
         if not lo <= len(values) <= hi:
-            raise ValueError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
+            raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
         return func(*values)
     if name == "box" and args:
         values = _parse_numbers(spec, args)
         if len(values) != 1 or not float(values[0]).is_integer():
-            raise ValueError(f"Invalid psf spec {spec!r}; box:N needs one integer N")
+            raise InvalidArgumentError(f"Invalid psf spec {spec!r}; box:N needs one integer N")
         return box(int(values[0]))
     path = Path(spec)
     if path.suffix.lower() in (".npy", ".txt", ".png"):
         return from_array(_load_kernel(path))
-    raise ValueError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
+    raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
 
 
 def _parse_numbers(spec: str, args: str) -> list[float]:
     try:
         return [float(v) for v in args.split(",")]
     except ValueError:
-        raise ValueError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}") from None
+        raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}") from None
 
 
 def _load_kernel(path: Path) -> np.ndarray:
     if not path.is_file():
-        raise ValueError(f"psf file {str(path)!r} does not exist or is not a file")
+        raise InvalidArgumentError(f"psf file {str(path)!r} does not exist or is not a file")
     try:
         if path.suffix.lower() == ".npy":
             return np.load(path, allow_pickle=False)
@@ -323,7 +345,7 @@ def _load_kernel(path: Path) -> np.ndarray:
 
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read psf file {str(path)!r}: {exc}") from None
+        raise InvalidArgumentError(f"cannot read psf file {str(path)!r}: {exc}") from None
     if image is None:
-        raise ValueError(f"cannot read psf file {str(path)!r} as an image")
+        raise InvalidArgumentError(f"cannot read psf file {str(path)!r} as an image")
     return image

@@ -10,7 +10,8 @@ power spectrum ``S(ω)``, the linear filter of least expected squared error is
 ``S`` is per-pixel normalised (``E|X(ω)|² / N`` for an ``N``-pixel image), the same units
 as ``σ²``. ``prior='flat'`` takes ``S = 1`` (the textbook / article form); ``prior='natural'``
 takes the power law ``S(ω) = A / (|ω|² + ε)``, ``ω`` in radians per pixel, with ``A`` and
-``ε`` from :data:`NATURAL_PRIOR` (see there for how they were calibrated). ``nsr=`` gives
+``ε`` from :data:`gpudeconv.spectra.NATURAL_PRIOR` (see there for how they were
+calibrated). ``nsr=`` gives
 MATLAB's scalar form ``conj(H) / (|H|² + nsr)`` and ``reg='laplacian'`` with ``lam=`` gives
 Tikhonov / constrained least squares ``conj(H) / (|H|² + λ|P|²)``, ``P`` the 5-point
 Laplacian.
@@ -25,60 +26,15 @@ import numpy as np
 
 from . import psf as _psf
 from ._validate import array_module, check_choice, check_real, image_array, to_float
+from .boundaries import BOUNDARIES
+from .errors import InvalidArgumentError
+from .spectra import PRIORS, wiener_response
 
-__all__ = ["NATURAL_PRIOR", "natural_spectrum", "wiener", "wiener_response"]
+__all__ = ["wiener"]
 
-#: Natural-image power spectrum ``S(ω) = amplitude / (|ω|² + epsilon)``, ω in rad/pixel,
-#: per-pixel normalised, for grey images in [0, 1] (linear or sRGB coded alike).
-#: Calibrated by ``python -m bench.calibrate_prior`` on the ``skimage.data`` photographs
-#: astronaut, camera, coffee, chelsea, rocket, brick, grass and gravel, two ways that agree:
-#: a least-squares fit of ``A/|ω|²`` to their power spectra on 0.1π < |ω| < 0.5π gives
-#: A = 6.1e-3, and the amplitude that maximises the mean PSNR of this Wiener filter over
-#: them (Gaussian blur σ ∈ {0.6, 1, 1.5, 2}, noise ∈ {0.002, 0.01} plus 8-bit quantisation,
-#: reflect boundaries) is 6e-3 of {1e-3, 3e-3, 6e-3, 1e-2, 2e-2}: 31.96 dB mean against
-#: 31.78 at 3e-3, 31.88 at 1e-2 and 30.94 at 1e-3. ``epsilon`` only keeps S finite at DC
-#: (it matters below ~0.01 rad/pixel, where every blur passes the signal).
-NATURAL_PRIOR = {"amplitude": 6.0e-3, "epsilon": 1.0e-4}
-
-BOUNDARIES = ("reflect", "periodic")
-PRIORS = ("natural", "flat")
+#: Boundary rules the FFT reference implements (see :mod:`gpudeconv.boundaries`).
+WIENER_BOUNDARIES = ("reflect", "periodic")
 REGULARIZERS = (None, "laplacian")
-
-
-def natural_spectrum(wy: Any, wx: Any) -> Any:
-    """Natural-image power spectrum ``A / (wx² + wy² + ε)`` at frequencies in rad/pixel."""
-    return NATURAL_PRIOR["amplitude"] / (wx * wx + wy * wy + NATURAL_PRIOR["epsilon"])
-
-
-def wiener_response(
-    otf: Any,
-    wy: Any,
-    wx: Any,
-    *,
-    noise: float | None = None,
-    nsr: float | None = None,
-    prior: str = "natural",
-    reg: str | None = None,
-    lam: float | None = None,
-) -> Any:
-    """Restoration filter response ``W`` at frequencies ``(wy, wx)`` for transfer ``otf``.
-
-    Arrays broadcast together; NumPy or CuPy. Where the denominator is zero (no signal
-    and no noise) ``W`` is 0, the pseudo-inverse.
-    """
-    xp = array_module(otf)
-    power = (otf * otf.conj()).real
-    if reg == "laplacian":
-        lap = 4.0 - 2.0 * xp.cos(wx) - 2.0 * xp.cos(wy)
-        num, den = otf.conj(), power + lam * lap * lap
-    elif nsr is not None:
-        num, den = otf.conj(), power + nsr
-    else:
-        spectrum = natural_spectrum(wy, wx) if prior == "natural" else 1.0
-        num, den = otf.conj() * spectrum, power * spectrum + noise * noise
-    den = den + xp.zeros_like(power)  # broadcast to the full grid
-    safe = xp.where(den > 0, den, 1.0)
-    return xp.where(den > 0, num / safe, 0.0)
 
 
 def wiener(
@@ -141,11 +97,11 @@ def wiener(
     xp = array_module(image)
     data = to_float(image)
     kernel = _psf.from_array(psf)
-    check_choice("boundary", boundary, BOUNDARIES)
+    boundary = BOUNDARIES.check(boundary, allowed=WIENER_BOUNDARIES)
     if reg not in REGULARIZERS:
-        raise ValueError(f"Invalid reg {reg!r}; expected one of {REGULARIZERS}")
+        raise InvalidArgumentError(f"Invalid reg {reg!r}; expected one of {REGULARIZERS}")
     if kernel.shape[0] > data.shape[0] or kernel.shape[1] > data.shape[1]:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"psf of shape {kernel.shape} is larger than the image {tuple(data.shape[:2])}"
         )
     params = _check_regularisation(noise=noise, nsr=nsr, prior=prior, reg=reg, lam=lam)
@@ -155,7 +111,8 @@ def wiener(
     rows, cols = work.shape[:2]
     margin_y, margin_x = (0, 0) if boundary == "periodic" else _reflect_margin(kernel, rows, cols)
     if margin_y or margin_x:
-        work = xp.pad(work, ((margin_y, margin_y), (margin_x, margin_x), (0, 0)), mode="symmetric")
+        pad = ((margin_y, margin_y), (margin_x, margin_x), (0, 0))
+        work = xp.pad(work, pad, mode=BOUNDARIES[boundary].pad)
 
     response = _response_grid(kernel, work.shape[:2], work.dtype, xp, params)
     spectrum = _rfft2(xp, work)
@@ -175,14 +132,18 @@ def _check_regularisation(
     check_choice("prior", prior, PRIORS)
     if reg == "laplacian":
         if lam is None:
-            raise ValueError("reg='laplacian' needs lam= (the Tikhonov weight, >= 0)")
+            raise InvalidArgumentError("reg='laplacian' needs lam= (the Tikhonov weight, >= 0)")
         if noise is not None or nsr is not None:
-            raise ValueError("reg='laplacian' takes lam= only; do not pass noise= or nsr=")
+            raise InvalidArgumentError(
+                "reg='laplacian' takes lam= only; do not pass noise= or nsr="
+            )
         return {"reg": reg, "lam": check_real("lam", lam, nonnegative=True)}
     if lam is not None:
-        raise ValueError("lam= is only used with reg='laplacian'")
+        raise InvalidArgumentError("lam= is only used with reg='laplacian'")
     if (noise is None) == (nsr is None):
-        raise ValueError("pass exactly one of noise= (std in image units) or nsr= (scalar)")
+        raise InvalidArgumentError(
+            "pass exactly one of noise= (std in image units) or nsr= (scalar)"
+        )
     if nsr is not None:
         return {"nsr": check_real("nsr", nsr, nonnegative=True)}
     return {"noise": check_real("noise", noise, nonnegative=True), "prior": prior}

@@ -1,9 +1,16 @@
 // gpudeconv — the fused restoration kernel.
 //
 // One launch restores a whole frame: each block loads a tile plus halo once (decoding
-// sRGB codes to centred linear light on the way), runs every separable term of the plan
-// through shared memory (vertical pass into a second tile, horizontal pass into
-// registers), combines the terms with their weights and writes the encoded result once.
+// sRGB codes to linear light on the way, and centring it on the tile's own level), runs
+// every separable term of the plan through shared memory (vertical pass into a second
+// tile, horizontal pass into registers), combines the terms with their weights, adds the
+// level back and writes the encoded result once.
+//
+// Centring: each block subtracts a level of its own (the midrange of a few of its pixels)
+// from the whole tile and adds F(0) times it back at the end (exact in arithmetic). Float rounding then scales with
+// the tile's local contrast instead of its brightness (HDR values far above 1 keep their
+// precision), and a constant region, or a constant frame, comes back unchanged: every
+// centred value is exactly 0.
 //
 // Template parameters (they appear in the kernel's name, so a profile reads itself):
 //   T      frame element: unsigned char, unsigned short or float
@@ -34,14 +41,14 @@ namespace gpudeconv {
 template <typename T> struct Work { typedef float type; };
 template <> struct Work<unsigned short> { typedef double type; };
 
-// Decoded, centred (value - 1/2) colour of the pixel at p: codes through the table,
-// floats as they are.
+// Decoded colour of the pixel at p: codes through the table, floats as they are.
 template <typename T, int C, typename W>
 __device__ __forceinline__ void load_colour(const T* __restrict__ p, const W* __restrict__ lut,
                                             W v[3]) {
     constexpr int n = C == 1 ? 1 : 3;
+#pragma unroll
     for (int c = 0; c < n; ++c) {
-        v[c] = lut ? lut[(int)p[c]] : (W)p[c] - (W)0.5;
+        v[c] = lut ? lut[(int)p[c]] : (W)p[c];
     }
 }
 
@@ -74,7 +81,7 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
                              const int* __restrict__ term_info,
                              const double* __restrict__ weights, int n_terms,
                              int radius, const typename Work<T>::type* __restrict__ lut,
-                             int srgb, typename Work<T>::type max_code, double offset_back,
+                             int srgb, typename Work<T>::type max_code, double dc_gain,
                              typename Work<T>::type luma0, typename Work<T>::type luma1,
                              typename Work<T>::type luma2) {
     typedef typename Work<T>::type W;
@@ -89,6 +96,31 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
     const int nthreads = GPUDECONV_BLOCK_X * GPUDECONV_BLOCK_Y;
     const Index tile_x = (Index)blockIdx.x * GPUDECONV_TILE_X;
     const Index tile_y = (Index)blockIdx.y * GPUDECONV_TILE_Y;
+
+    // 0. The tile's level: the midrange of a 3x3 grid of its pixels (clamped into the
+    // frame), decoded. Every thread reads the same addresses (broadcast loads). For a
+    // constant tile it is the constant exactly: min + (max - min)/2 with max == min.
+    W level[CF];
+    {
+        W lo[CF], hi[CF];
+#pragma unroll
+        for (int s = 0; s < 9; ++s) {
+            const Index sy = tile_y + (s / 3 + 1) * (GPUDECONV_TILE_Y / 4);
+            const Index sx = tile_x + (s % 3 + 1) * (GPUDECONV_TILE_X / 4);
+            W v[3];
+            load_colour<T, C, W>(src + (sy < height ? sy : height - 1) * src_row +
+                                     (sx < width ? sx : width - 1) * C,
+                                 lut, v);
+            if (LUMA) v[0] = luma0 * v[0] + luma1 * v[1] + luma2 * v[2];
+#pragma unroll
+            for (int c = 0; c < CF; ++c) {
+                lo[c] = s == 0 || v[c] < lo[c] ? v[c] : lo[c];
+                hi[c] = s == 0 || v[c] > hi[c] ? v[c] : hi[c];
+            }
+        }
+#pragma unroll
+        for (int c = 0; c < CF; ++c) level[c] = lo[c] + (hi[c] - lo[c]) * (W)0.5;
+    }
 
     // 1. Tile + halo, decoded and centred, borders folded in.
     //
@@ -136,17 +168,22 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
         W v[3];
         load_colour<T, C, W>(p, lut, v);
         if (CF == 1) {
-            in[i] = LUMA ? luma0 * v[0] + luma1 * v[1] + luma2 * v[2] : v[0];
+            in[i] = (LUMA ? luma0 * v[0] + luma1 * v[1] + luma2 * v[2] : v[0]) - level[0];
         } else {
-            for (int c = 0; c < CF; ++c) in[c * in_h * in_w + i] = v[c];
+#pragma unroll
+            for (int c = 0; c < CF; ++c) in[c * in_h * in_w + i] = v[c] - level[c];
         }
     }
     __syncthreads();  // tile loaded
 
     // The terms' weights reach the hundreds and cancel: partial sums in float would round
     // at ulp(~100). A double accumulator costs one FP64 add per term and pixel.
+    // Every loop over r and c is unrolled, so the accumulators live in registers (a
+    // dynamically indexed array would go to local memory; the nvcc test checks the stack).
     double acc[GPUDECONV_ROWS][CF];
+#pragma unroll
     for (int r = 0; r < GPUDECONV_ROWS; ++r)
+#pragma unroll
         for (int c = 0; c < CF; ++c) acc[r][c] = 0.0;
 
     // 2. Every term: vertical pass into `mid`, horizontal pass into the accumulators.
@@ -158,8 +195,10 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
         const double w = weights[j];
         if (ry == 0 && rx == 0) {  // a scaled identity: no pass needed
             const double scale = w * (double)ty_taps[0] * (double)tx_taps[0];
+#pragma unroll
             for (int r = 0; r < GPUDECONV_ROWS; ++r) {
                 const int y = ty + r * GPUDECONV_BLOCK_Y + R;
+#pragma unroll
                 for (int c = 0; c < CF; ++c)
                     acc[r][c] += scale * (double)in[(c * in_h + y) * in_w + tx + R];
             }
@@ -175,8 +214,10 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
             }
         }
         __syncthreads();  // vertical pass done
+#pragma unroll
         for (int r = 0; r < GPUDECONV_ROWS; ++r) {
             const int y = ty + r * GPUDECONV_BLOCK_Y;
+#pragma unroll
             for (int c = 0; c < CF; ++c) {
                 const W* row = mid + (c * GPUDECONV_TILE_Y + y) * in_w + tx + R - rx;
                 W s = (W)0;
@@ -187,7 +228,8 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
         __syncthreads();  // horizontal pass done: `mid` may be overwritten
     }
 
-    // 3. Combine, encode, write once.
+    // 3. Combine, add the level back (times F(0)), encode, write once.
+#pragma unroll
     for (int r = 0; r < GPUDECONV_ROWS; ++r) {
         const int ly = ty + r * GPUDECONV_BLOCK_Y;
         const Index gy = tile_y + ly, gx = tile_x + tx;
@@ -195,15 +237,17 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
         const T* p = src + gy * src_row + gx * C;
         T* q = dst + gy * dst_row + gx * C;
         if (LUMA) {
-            // Y = Yc + 1/2: F(Y) - Y = F(Yc) - Yc + (F(0) - 1)/2; colour = vc + 1/2 + that.
+            // Y = Yc + m: F(Y) - Y = F(Yc) - Yc + (F(0) - 1) m, added to every channel.
             const W yc = in[(ly + R) * in_w + tx + R];
-            const W delta = (W)(acc[r][0] - (double)yc + offset_back);
+            const W delta = (W)(acc[r][0] - (double)yc + (dc_gain - 1.0) * (double)level[0]);
             W v[3];
             load_colour<T, C, W>(p, lut, v);
+#pragma unroll
             for (int c = 0; c < 3; ++c) q[c] = encode<T, W>(v[c] + delta, srgb, max_code);
         } else {
+#pragma unroll
             for (int c = 0; c < CF; ++c)
-                q[c] = encode<T, W>((W)(acc[r][c] + offset_back), srgb, max_code);
+                q[c] = encode<T, W>((W)(acc[r][c] + dc_gain * (double)level[c]), srgb, max_code);
         }
         if (C == 4) q[3] = p[3];
     }

@@ -5,7 +5,8 @@
 // - blocks run one after another; each block runs blockDim.x*y*z host threads;
 // - __syncthreads() is a std::barrier over those threads;
 // - __shared__ is static (one block at a time), dynamic shared memory is a per-launch
-//   buffer handed out by GPUDECONV_DYNAMIC_SHARED;
+//   buffer of exactly the launch's size (no slack, so AddressSanitizer sees a kernel that
+//   uses more than the host asked for), handed out by GPUDECONV_DYNAMIC_SHARED;
 // - a launch receives `void** args` exactly like cuLaunchKernel, unpacked by a variadic
 //   template into the kernel's typed parameters.
 // No warp intrinsics are emulated: kernels must not use them.
@@ -16,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <new>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -46,13 +49,17 @@ template <typename... Args>
 void launch(void (*kernel)(Args...), dim3 grid, dim3 block, std::size_t shared_bytes,
             void** args) {
     const unsigned n = block.x * block.y * block.z;
-    std::vector<unsigned char> shared(shared_bytes + 64);
+    // Exactly shared_bytes, 64-byte aligned like the GPU's shared memory window.
+    struct AlignedDelete {
+        void operator()(unsigned char* p) const { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    std::unique_ptr<unsigned char[], AlignedDelete> shared(
+        static_cast<unsigned char*>(::operator new[](shared_bytes, std::align_val_t(64))));
     std::barrier<> barrier(n);
     block_dim = block;
     grid_dim = grid;
     block_barrier = &barrier;
-    dynamic_shared = reinterpret_cast<unsigned char*>(
-        (reinterpret_cast<std::uintptr_t>(shared.data()) + 63) & ~std::uintptr_t(63));
+    dynamic_shared = shared.get();
     auto worker = [&](unsigned t) {
         thread_idx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
         for (unsigned bz = 0; bz < grid.z; ++bz)

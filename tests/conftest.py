@@ -22,6 +22,17 @@ def camera() -> np.ndarray:
     return skimage.data.camera().astype(np.float64) / 255.0
 
 
+@pytest.fixture(autouse=True)
+def _cpu_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests not marked ``cuda`` run ``backend='auto'`` on the CPU, GPU or not.
+
+    On a machine with a GPU, ``auto`` would pick CUDA, and tests written for the CPU's
+    behaviour would silently test something else; the ``cuda`` tests ask for it by name.
+    """
+    if request.node.get_closest_marker("cuda") is None:
+        monkeypatch.setenv("GPUDECONV_BACKEND", "cpu")
+
+
 @pytest.fixture(scope="session")
 def cuda() -> object:
     """Skip (with the reason) unless CuPy and a CUDA device are usable; return cupy."""

@@ -40,7 +40,7 @@ def test_fit_prints_diagnostics_and_writes_json(tmp_path, capsys):
 
 def test_fit_motion_warns_in_output(capsys):
     assert main(["fit", "--psf", "motion:9,30", "--noise", "0.002"]) == 0
-    assert "warning: basis 'gauss-lap' captures only" in capsys.readouterr().out
+    assert "gpudeconv fit: warning: basis 'gauss-lap' captures only" in capsys.readouterr().err
 
 
 def test_fit_bad_psf_is_one_line(capsys):

@@ -92,10 +92,13 @@ def test_nvcc_resource_usage_has_no_spills(tmp_path, record_property):
     report = result.stdout + result.stderr
     registers = [int(m) for m in re.findall(r"Used (\d+) registers", report)]
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", report)
-    assert len(registers) == len(instantiate), report
+    stacks = [int(m) for m in re.findall(r"(\d+) bytes stack frame", report)]
+    assert len(registers) == len(instantiate) == len(stacks), report
     record_property("registers", f"min {min(registers)}, max {max(registers)}")
     print(f"registers per thread: {min(registers)}..{max(registers)}")
     assert spills and all(int(a) == 0 and int(b) == 0 for a, b in spills), report
+    # No local memory either: the accumulators must stay in registers.
+    assert max(stacks) == 0, report
     assert max(registers) <= 255
 
 
@@ -147,6 +150,9 @@ def test_address_sanitizer_catches_a_planted_overrun(tmp_path):
 
 
 def _tsan_build_and_run(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+    from gpudeconv.backends.kernels import KernelSpec, shared_bytes
+
+    shared = shared_bytes(KernelSpec(np.dtype(np.uint8), 3, False, "reflect"), 1)
     (tmp_path / "host_shim.h").write_text(kernel_source("host_shim.h"))
     (tmp_path / "kernel.inc").write_text(source)
     exe = tmp_path / "tsan_main"
@@ -170,7 +176,7 @@ def _tsan_build_and_run(tmp_path: Path, source: str) -> subprocess.CompletedProc
     )
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1")
     return subprocess.run(
-        [str(exe)], capture_output=True, text=True, timeout=600, env=env, check=False
+        [str(exe), str(shared)], capture_output=True, text=True, timeout=600, env=env, check=False
     )
 
 
@@ -200,11 +206,11 @@ def test_backend_picks_64_bit_indexing_and_it_agrees(monkeypatch, rng):
     filt = fit(psf.gaussian(1.0), noise=0.002)
     frame = rng.integers(0, 256, (37, 23, 3), dtype=np.uint8)
     narrow = Pipeline(filt, shape=frame.shape, dtype=np.uint8, backend="cuda-sim")
-    assert narrow._backend._kspec.index == "int"
+    assert narrow.describe()["index"] == "int"
     monkeypatch.setattr(kernels, "_INT32_LIMIT", frame.nbytes)  # this frame now "too big"
     wide = Pipeline(filt, shape=frame.shape, dtype=np.uint8, backend="cuda-sim")
-    assert wide._backend._kspec.index == "long long"
-    assert "long long>" in wide._backend._kernel.name
+    assert wide.describe()["index"] == "long long"
+    assert wide.describe()["kernel"].endswith(", long long>")
     np.testing.assert_array_equal(wide(frame), narrow(frame))
 
 
@@ -277,10 +283,10 @@ def test_cuda_stream_depth_is_two(rng):
 def test_weight_changes_never_rebuild_the_kernel(rng):
     table = gpudeconv.FilterTable.fit(sigmas=[0.6, 1.4], noises=[0.0, 0.01])
     pipe = Pipeline(table, shape=(33, 35, 3), dtype=np.uint8, backend="cuda-sim")
-    kernel = pipe._backend._kernel
+    before = pipe.describe()
     frame = rng.integers(0, 256, (33, 35, 3), dtype=np.uint8)
     pipe.set_blur(1.1, 0.004)
-    assert pipe._backend._kernel is kernel
+    assert pipe.describe() == before  # same kernel, buffers and plan: weights only
     fresh = Pipeline(table(1.1, 0.004), shape=frame.shape, dtype=np.uint8, backend="cuda-sim")
     np.testing.assert_array_equal(pipe(frame), fresh(frame))
 

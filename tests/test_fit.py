@@ -44,7 +44,7 @@ def test_kernel_fft_equals_response(basis, options):
     dense = np.roll(dense, (-(k.shape[0] // 2), -(k.shape[1] // 2)), (0, 1))
     w = 2 * np.pi * np.fft.fftfreq(n)
     np.testing.assert_allclose(
-        np.fft.fft2(dense), f.response(w[None, :], w[:, None]), atol=tol.F64_EXACT
+        np.fft.fft2(dense), f.response(w[:, None], w[None, :]), atol=tol.F64_EXACT
     )
 
 

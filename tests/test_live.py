@@ -75,12 +75,12 @@ class _Frames:
         pass
 
 
-def test_resolution_change_rebuilds_the_pipeline(tmp_path, capsys):
+def test_resolution_change_rebuilds_the_pipeline(tmp_path, caplog):
     out = tmp_path / "v.mp4"
     source = _Frames([(40, 60, 3)] * 3 + [(50, 80, 3)] * 3)
     summary = run_live(LiveOptions(headless=True, source=source, output=str(out)))
     assert summary.startswith("frames 6,")
-    assert "resolution changed (40, 60, 3) -> (50, 80, 3)" in capsys.readouterr().err
+    assert "resolution changed (40, 60, 3) -> (50, 80, 3)" in caplog.text
     assert len(_frames(out)) == 6
 
 

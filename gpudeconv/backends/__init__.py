@@ -1,21 +1,24 @@
-"""Backend selection: ``auto``, ``cpu``, ``cuda`` (CuPy) and ``cuda-sim`` (its emulation).
+"""Frame engines and how one is chosen: ``auto``, ``cpu``, ``cuda`` (CuPy), ``cuda-sim``.
 
-A forced backend that cannot run raises ``ValueError`` with the reason; ``auto`` picks the
+:data:`BACKENDS` is the registry. A backend asked for by name that cannot run here raises
+:class:`~gpudeconv.errors.BackendUnavailableError` with the reason; ``auto`` picks the
 best usable one and records why. ``GPUDECONV_BACKEND`` overrides ``auto``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from .._validate import check_choice
-from ..filters import DeconvFilter
+from .._registry import Registry
+from ..errors import BackendUnavailableError
+from ..fit.filter import DeconvFilter
 from ..frames import FrameSpec
+from .base import Backend
 
-__all__ = ["BACKENDS", "create_backend", "cuda_unavailable_reason"]
+__all__ = ["BACKENDS", "ENV_VAR", "Backend", "create_backend", "cuda_unavailable_reason"]
 
-BACKENDS = ("auto", "cpu", "cuda", "cuda-sim")
 ENV_VAR = "GPUDECONV_BACKEND"
 
 
@@ -26,34 +29,76 @@ def cuda_unavailable_reason() -> str | None:
     return reason()
 
 
-def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Any, str]:
+def _sim_unavailable_reason() -> str | None:
+    from .cuda_sim import compiler_unavailable_reason
+
+    return compiler_unavailable_reason()
+
+
+def _cpu(spec: FrameSpec, filt: DeconvFilter) -> Backend:
+    from .cpu import CpuBackend
+
+    return CpuBackend(spec, filt)
+
+
+def _cuda(spec: FrameSpec, filt: DeconvFilter) -> Backend:
+    from .cuda import CudaBackend, CupyRuntime
+
+    return CudaBackend(spec, filt, CupyRuntime())
+
+
+def _cuda_sim(spec: FrameSpec, filt: DeconvFilter) -> Backend:
+    from .cuda import CudaBackend, SimRuntime
+
+    return CudaBackend(spec, filt, SimRuntime())
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One backend: what it is, why it may not run here, how to build it."""
+
+    name: str
+    help: str
+    #: Why it cannot run on this machine, or None; None as a function: always available.
+    unavailable: Callable[[], str | None] | None = None
+    build: Callable[[FrameSpec, DeconvFilter], Backend] | None = None
+
+
+BACKENDS: Registry[BackendSpec] = Registry(
+    "backend",
+    [
+        BackendSpec("auto", f"cuda when usable, else cpu ({ENV_VAR} overrides)"),
+        BackendSpec("cpu", "OpenCV on row strips, on every core", None, _cpu),
+        BackendSpec(
+            "cuda", "one fused CUDA kernel per frame (CuPy)", cuda_unavailable_reason, _cuda
+        ),
+        BackendSpec(
+            "cuda-sim",
+            "the CUDA backend on a g++ emulation of the kernel (tests; slow)",
+            _sim_unavailable_reason,
+            _cuda_sim,
+        ),
+    ],
+)
+
+
+def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Backend, str]:
     """Build the backend called ``name`` for ``spec``; returns ``(backend, reason)``."""
-    check_choice("backend", name, BACKENDS)
+    BACKENDS.check(name)
     reason = f"backend {name!r} requested"
     if name == "auto":
         env = os.environ.get(ENV_VAR)
         if env:
-            check_choice(f"{ENV_VAR} environment variable", env, BACKENDS[1:])
-            name, reason = env, f"{ENV_VAR}={env}"
+            allowed = BACKENDS.names_where(lambda b: b.build is not None)
+            name = BACKENDS.check(env, allowed=allowed, param=f"{ENV_VAR} environment variable")
+            reason = f"{ENV_VAR}={env}"
         else:
             why_not = cuda_unavailable_reason()
             name = "cpu" if why_not else "cuda"
             reason = f"auto: CUDA not usable ({why_not})" if why_not else "auto: CUDA usable"
-    if name == "cuda":
-        why_not = cuda_unavailable_reason()
-        if why_not:
-            raise ValueError(f"backend 'cuda' cannot run: {why_not}")
-        from .cuda import CudaBackend, CupyRuntime
-
-        return CudaBackend(spec, filt, CupyRuntime()), reason
-    if name == "cuda-sim":
-        from .cuda import CudaBackend, SimRuntime
-        from .cuda_sim import compiler_unavailable_reason
-
-        why_not = compiler_unavailable_reason()
-        if why_not:
-            raise ValueError(f"backend 'cuda-sim' cannot run: {why_not}")
-        return CudaBackend(spec, filt, SimRuntime()), reason
-    from .cpu import CpuBackend
-
-    return CpuBackend(spec, filt), reason
+    entry = BACKENDS[name]
+    why_not = entry.unavailable() if entry.unavailable else None
+    if why_not:
+        raise BackendUnavailableError(f"backend {name!r} cannot run: {why_not}")
+    assert entry.build is not None  # every entry but 'auto' builds
+    return entry.build(spec, filt), reason

@@ -1,4 +1,4 @@
-"""CPU backend: OpenCV separable passes over horizontal strips, run on a thread pool.
+"""CPU backend: OpenCV passes over row strips, run on a thread pool.
 
 Candidates for ``F x = Σ w_j G_j x``, measured side by side on the 2-core CI machine kind
 (1080p RGB float32, the 6-term gauss-lap filter for σ = 1, up to 17 taps;
@@ -17,31 +17,50 @@ strips shared by a thread pool (kept)
 ================================================  =======  =========
 
 Each whole-frame pass streams ~100 MB, so the per-term version is memory bound; strips
-keep a term's input, output and accumulator in cache. On uint8 frames, where decode and
-encode join the strips, the gain is larger (~31 → ~22 ms for the filtering alone).
+keep a term's input, output and accumulator in cache.
 
 Once the fitter learned to truncate Gaussians at 2σ, kernels shrank (11×11 for σ = 1) and a
-dense ``filter2D`` per strip became competitive: measured side by side at 1080p under
-heavy outside load, uint8 BGR, dense vs separable strips: σ = 0.6 (7×7, 5 terms) 16.4 vs
-23.9 ms, σ = 1 (11×11) 25.7 vs 26.7, σ = 1.5 (17×17) 51.6 vs 34.1, à-trous 16.5 vs 16.4,
-a 1-term FIR 20.0 vs 15.6. ``_use_dense`` picks per filter with a tap-count model.
+dense ``filter2D`` became competitive: measured side by side at 1080p under heavy outside
+load, uint8 BGR, dense vs separable strips: σ = 0.6 (7×7, 5 terms) 16.4 vs 23.9 ms, σ = 1
+(11×11) 25.7 vs 26.7, σ = 1.5 (17×17) 51.6 vs 34.1, à-trous 16.5 vs 16.4, a 1-term FIR 20.0
+vs 15.6. ``_use_dense`` picks per filter with a tap-count model.
+
+Two ways to cut a frame, both exact:
+
+- **strips with a halo** (every format): each strip decodes, centres and filters its rows
+  plus ``R`` rows above and below (``R`` the kernel's row radius), then keeps its own rows.
+  Scratch is per worker thread and per strip, so memory stays a fraction of the frame
+  (issue 11: ≤ 3× the frame's bytes at 4K and 8K).
+- **one block per worker, seams patched** (float frames, dense kernel, no luma or alpha):
+  a single ``filter2D`` over one block per worker writes straight into the output; the
+  ``R`` rows each side of a cut, which it filtered with a false border, are filtered again
+  from ``4R`` true rows. This does the work of one ``filter2D`` call on the frame plus the
+  seams (``4R`` rows per cut), without a copy of the output, and is what keeps the
+  pipeline at the speed of OpenCV's own single call (``bench.throughput`` checks it).
+
+Values are **centred** before filtering: a level ``m`` per channel is subtracted and
+``F(0)·m`` added back (exact in arithmetic). Float32 rounding error scales with what is
+filtered and the weights of a fitted filter reach the hundreds, so this both keeps the
+error small (1.3e-5 → ~6e-6 against float64 on uniform noise with ``m = ½``) and makes a
+constant frame come back exactly: for float frames ``m`` is the median of a sparse
+sample of the frame (its own level, HDR included); integer frames are centred by ``½``
+inside the decode table (their output is rounded to codes anyway).
 
 Integer frames are decoded by ``cv2.LUT`` (uint8) or a table lookup (uint16) and encoded
-with ``cv2.pow`` plus saturating conversions (see ``CpuBackend._encode``), in the strips too.
+with ``cv2.pow`` plus saturating conversions (see ``_encode``). uint16 frames are filtered
+in float64: float32's ~6e-6 becomes up to 5 codes of 65535 near black, where the sRGB
+curve is steepest; float64 keeps them within 1 code.
 
-Working values are centred (``value − ½``): a term's float32 rounding error scales with the
-magnitude of what it filters, and the weights of a fitted filter reach the hundreds, so
-filtering ``x − ½`` and adding ``½·F(0)`` back (exact in arithmetic) halves the error for
-[0, 1] data: 1.3e-5 → ~6e-6 against float64 on uniform noise, the worst case.
-
-uint16 frames are filtered in float64: float32's ~6e-6 becomes up to 5 codes of 65535
-near black, where the sRGB curve is steepest; float64 keeps them within 1 code.
+Thread safety: each call snapshots the weights and plan, and every strip uses the scratch
+of the worker thread that runs it, so one backend may be called from several threads.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,23 +70,26 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..colour import SRGB_KNEE, decode_table
-from ..filters import DeconvFilter, dense_kernel
-from ..frames import FrameSpec, luma_weights
+from ..boundaries import BOUNDARIES
+from ..colour import SRGB_KNEE, decode_table, luma_weights
+from ..errors import InvalidArgumentError
+from ..fit.filter import DeconvFilter, dense_kernel
+from ..frames import FrameSpec
 from .plan import FilterPlan
 
 __all__ = ["CpuBackend"]
 
-_BORDER = {"reflect": cv2.BORDER_REFLECT, "clamp": cv2.BORDER_REPLICATE}
 _CV_DEPTH = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}
 #: Strip height bounds (rows); measured best 64–96 at 1080p on 2 cores.
 _MIN_STRIP, _MAX_STRIP = 32, 96
-#: Centre of the working values (see the module notes).
-_OFFSET = 0.5
+#: Centre of integer frames' working values (baked into the decode table).
+_INT_CENTRE = 0.5
 #: What one separable pass costs beyond its taps, in taps per pixel (see _use_dense).
 PASS_COST = 24
 #: Floor of values before cv2.pow: encodes to code 0, and is neither 0 nor denormal.
 _TINY = 1e-30
+#: Samples per axis of the grid the centring level of a float frame is taken from.
+_CENTRE_SAMPLES = 16
 
 
 @lru_cache(maxsize=1)
@@ -75,16 +97,21 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="gpudeconv-cpu")
 
 
-@dataclass
-class _StripBuffers:
-    """Per-strip scratch, allocated once with the pipeline."""
+def _workers() -> int:
+    return _pool()._max_workers
 
-    src: np.ndarray  # centred source rows with halo (float frames without luma_only)
-    tmp: np.ndarray  # one term's pass, with halo rows
-    acc: np.ndarray  # the strip's filtered result
-    work: np.ndarray  # colour result before encoding / alpha handling
-    code: np.ndarray | None  # encoded strip (integer frames)
-    spare: np.ndarray | None
+
+@dataclass(frozen=True)
+class _Call:
+    """Everything one call reads besides its scratch: a snapshot, so calls are independent."""
+
+    frame: np.ndarray  # C-contiguous, (H, W) or (H, W, C)
+    out: np.ndarray  # same shape, C-contiguous rows
+    plan: FilterPlan
+    weights: np.ndarray  # float64, DC scale of the rounded taps folded in
+    dense: np.ndarray | None  # the whole kernel for one filter2D pass, or None
+    dc: float  # F(0)
+    centre: np.ndarray  # per filtered channel (float frames) or () (integer frames)
 
 
 class CpuBackend:
@@ -96,73 +123,45 @@ class CpuBackend:
 
     def __init__(self, spec: FrameSpec, filt: DeconvFilter) -> None:
         self.spec = spec
-        h, w, c = spec.height, spec.width, spec.channels
-        workers = _pool()._max_workers
-        self._strip = int(min(_MAX_STRIP, max(_MIN_STRIP, math.ceil(h / (4 * workers)))))
+        h, c = spec.height, spec.channels
+        self._strip = int(min(_MAX_STRIP, max(_MIN_STRIP, math.ceil(h / (4 * _workers())))))
         self._starts = list(range(0, h, self._strip))
-        self._border = _BORDER[spec.boundary]
-        self._plane_shape = (h, w) if c == 1 else (h, w, c)
-        # Full-frame sources, when a strip's halo must be readable by its neighbours:
-        # centred linear light of integer frames, centred luma of luma_only frames.
+        self._border = getattr(cv2, BOUNDARIES[spec.boundary].opencv)
+        self._plane_shape = (h, spec.width) if c == 1 else (h, spec.width, c)
         self._dtype = np.dtype(np.float64 if spec.dtype == np.uint16 else np.float32)
         self._depth = cv2.CV_64F if self._dtype == np.float64 else cv2.CV_32F
-        self._linear = np.empty(self._plane_shape, self._dtype) if spec.is_integer else None
-        self._plane = np.empty((h, w), self._dtype) if spec.luma_only else None
-        self._contiguous = np.empty(spec.shape, spec.dtype)
-        luma = [*luma_weights(spec.channel_order), 0.0][:c] if c >= 3 else [1.0]
-        # Luma of the frame itself is centred through transform's constant column.
-        shift = 0.0 if spec.is_integer else -_OFFSET
-        self._luma = np.array([[*luma, shift]], self._dtype)
+        luma = list(luma_weights(spec.channel_order)) if spec.colour_channels == 3 else [1.0]
+        self._luma = np.array([[*luma, 0.0]], self._dtype)  # over the colour channels
         if spec.is_integer:
             table = decode_table(spec.dtype.name, spec.space, self._dtype.name)
-            self._table = table - self._dtype.type(_OFFSET)
+            self._table = table - self._dtype.type(_INT_CENTRE)
             self._cap = round(spec.max_code * 12.92 * SRGB_KNEE)
+        self._lock = threading.Lock()  # guards plan and weights against concurrent setters
+        self._local = threading.local()  # per-thread scratch
         self._plan = FilterPlan.from_filter(filt, self._dtype.type)
         self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
-        self._allocate_strips()
+        self._replans = 0
         self._done: deque[np.ndarray] = deque()
-
-    def _allocate_strips(self) -> None:
-        w, c = self.spec.width, self.spec.channels
-        halo = self._plan.radius[0]
-        filtered = (w,) if (c == 1 or self.spec.luma_only) else (w, c)
-        full = (w,) if c == 1 else (w, c)
-        integer = self.spec.is_integer
-
-        def one() -> _StripBuffers:
-            rows = self._strip + 2 * halo
-            needs_src = not integer and not self.spec.luma_only
-            return _StripBuffers(
-                src=np.empty((rows if needs_src else 0, *filtered), self._dtype),
-                tmp=np.empty((rows, *filtered), self._dtype),
-                acc=np.empty((self._strip, *filtered), self._dtype),
-                work=np.empty((self._strip, *full), self._dtype),
-                code=np.empty((self._strip, *full), self.spec.dtype) if integer else None,
-                spare=np.empty((self._strip, *full), self.spec.dtype) if integer else None,
-            )
-
-        self._buffers = [one() for _ in self._starts]
 
     # ------------------------------------------------------------------ weights
     def set_filter(self, filt: DeconvFilter) -> bool:
         """Use ``filt``; returns False (and re-plans) when its terms differ."""
         plan = FilterPlan.from_filter(filt, self._dtype.type)
-        same = plan.same_terms(self._plan)
-        if not same:
-            grow = plan.radius[0] > self._plan.radius[0]
-            self._plan = plan
+        with self._lock:
+            same = plan.same_terms(self._plan)
+            if not same:
+                self._plan = plan
+                self._replans += 1
             self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
-            if grow:
-                self._allocate_strips()
-        else:
-            self._weights[:] = filt.weights
         return same
 
     def set_weights(self, weights: np.ndarray) -> None:
-        """Replace the per-term weights in place (no allocation)."""
-        self._weights[:] = weights
+        """Replace the per-term weights (calls already running keep their own)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        with self._lock:
+            self._weights = weights.copy()
 
-    def _use_dense(self) -> bool:
+    def _use_dense(self, plan: FilterPlan) -> bool:
         """Whether one dense ``filter2D`` pass is cheaper than a pass per term.
 
         Cost model, in taps per pixel, fitted to ``bench/cpu_strategies``-style runs: a
@@ -171,7 +170,6 @@ class CpuBackend:
         """
         if self.force_strategy is not None:
             return self.force_strategy == "dense"
-        plan = self._plan
         ry, rx = plan.radius
         separable = sum(
             plan.taps_y[j].size + plan.taps_x[j].size + PASS_COST
@@ -180,23 +178,20 @@ class CpuBackend:
         )
         return (2 * ry + 1) * (2 * rx + 1) < separable
 
-    def _dense_kernel(self) -> np.ndarray:
-        """``Σ w_j ky_j ⊗ kx_j`` of the rounded taps (luma_only: minus the identity)."""
-        plan = self._plan
-        dense = dense_kernel(self._applied, plan.taps_y, plan.taps_x)
-        if self.spec.luma_only:
-            dense[dense.shape[0] // 2, dense.shape[1] // 2] -= 1.0
-        return dense.astype(self._dtype)
-
-    def _dc_gain(self) -> float:
-        """``F(0)``: what a constant is multiplied by (1 for band bases)."""
-        plan = self._plan
-        return float(
-            sum(
-                w * ky.sum(dtype=np.float64) * kx.sum(dtype=np.float64)
-                for w, ky, kx in zip(self._weights, plan.taps_y, plan.taps_x, strict=True)
-            )
-        )
+    def describe(self) -> dict[str, Any]:
+        """Strategy, strip geometry and how often the plan was rebuilt."""
+        with self._lock:
+            plan = self._plan
+            replans = self._replans
+        return {
+            "backend": self.name,
+            "strategy": "dense" if self._use_dense(plan) else "separable",
+            "terms": plan.size,
+            "radius": plan.radius,
+            "strip_rows": self._strip,
+            "workers": _workers(),
+            "replans": replans,
+        }
 
     # ------------------------------------------------------------------ frames
     def view(self, a: np.ndarray) -> np.ndarray:
@@ -208,10 +203,13 @@ class CpuBackend:
         return np.empty(self.spec.shape, self.spec.dtype)
 
     def all_finite(self, frame: np.ndarray) -> bool:
-        """NaN/Inf check; OpenCV's reads a contiguous frame once, fast."""
-        if frame.flags.c_contiguous:
-            return bool(cv2.checkRange(frame.reshape(frame.shape[0], -1))[0])
-        return bool(np.isfinite(frame).all())
+        """NaN/Inf check, split over the workers (one read of the frame)."""
+        if not frame.flags.c_contiguous:
+            return bool(np.isfinite(frame).all())
+        rows = frame.reshape(frame.shape[0], -1)
+        cuts = np.linspace(0, rows.shape[0], _workers() + 1).astype(int)
+        parts = [rows[a:b] for a, b in itertools.pairwise(cuts) if b > a]
+        return all(_pool().map(lambda part: bool(cv2.checkRange(part)[0]), parts))
 
     def submit(self, frame: np.ndarray) -> None:
         """Restore ``frame`` now and keep it for :meth:`result` (the CPU has no overlap)."""
@@ -222,7 +220,7 @@ class CpuBackend:
     def result(self, out: np.ndarray | None = None) -> np.ndarray:
         """The oldest submitted frame's result (in ``out`` if given)."""
         if not self._done:
-            raise ValueError("no frame in flight; call submit(frame) first")
+            raise InvalidArgumentError("no frame in flight; call submit(frame) first")
         done = self._done.popleft()
         if out is None:
             return done
@@ -237,146 +235,209 @@ class CpuBackend:
     def __call__(self, frame: np.ndarray, out: np.ndarray) -> None:
         """Restore ``frame`` (already validated) into ``out`` (same shape and dtype)."""
         spec = self.spec
-        if not frame.flags.c_contiguous:
-            np.copyto(self._contiguous, frame)
-            frame = self._contiguous
-        frame = frame.reshape(self._plane_shape)  # H×W×1 is handled as the plane it is
-        out = out.reshape(self._plane_shape)
+        target = out if out.flags.c_contiguous else self._scratch("out", spec.shape, spec.dtype)
+        call = self._prepare_call(frame, target)
         pool = _pool()
-        if spec.is_integer or spec.luma_only:
-            list(pool.map(lambda s0: self._prepare(frame, s0), self._starts))
-        dc = self._dc_gain()
-        self._applied = self._plan.weights(self._weights)  # rounded-tap DC folded in
-        self._dense = self._dense_kernel() if self._use_dense() else None
-        list(pool.map(lambda item: self._run_strip(frame, out, dc, *item), enumerate(self._starts)))
-
-    def _rows(self, s0: int) -> slice:
-        return slice(s0, min(self.spec.height, s0 + self._strip))
-
-    def _prepare(self, frame: np.ndarray, s0: int) -> None:
-        """Decode a strip to centred linear light and/or take its centred luma."""
-        rows = self._rows(s0)
-        source = frame[rows]
-        if self.spec.is_integer:
-            source = self._linear[rows]
-            if self.spec.dtype == np.uint8:
-                cv2.LUT(frame[rows], self._table, dst=source)
-            else:  # cv2.LUT is 8-bit only
-                np.take(self._table, frame[rows], out=source)
-        if self.spec.luma_only:
-            cv2.transform(source, self._luma, dst=self._plane[rows])
-
-    def _source(
-        self, frame: np.ndarray, buf: _StripBuffers, rows: slice, halo: int
-    ) -> tuple[np.ndarray, int]:
-        """The centred image to filter and the row it starts at, covering ``rows`` ± halo."""
-        if self.spec.luma_only:
-            return self._plane, 0
-        if self.spec.is_integer:
-            return self._linear, 0
-        lo, hi = max(0, rows.start - halo), min(self.spec.height, rows.stop + halo)
-        src = buf.src[: hi - lo]
-        np.subtract(frame[lo:hi], src.dtype.type(_OFFSET), out=src)
-        return src, lo
-
-    def _run_strip(
-        self, frame: np.ndarray, out: np.ndarray, dc: float, index: int, s0: int
-    ) -> None:
-        spec, plan, weights = self.spec, self._plan, self._applied
-        buf = self._buffers[index]
-        rows = self._rows(s0)
-        n = rows.stop - rows.start
-        source, origin = self._source(frame, buf, rows, plan.radius[0])
-        # Float frames without alpha or luma accumulate straight into the output rows.
-        direct = not (spec.is_integer or spec.luma_only or spec.has_alpha)
-        acc = out[rows] if direct else buf.acc[:n]
-        # luma_only accumulates F(Yc) − Yc, the change added to every colour channel;
-        # otherwise the constant ½·F(0) that centring removed is added back here.
-        identity = plan.is_identity(0)
-        scale = (weights[0] if identity else 0.0) - (1.0 if spec.luma_only else 0.0)
-        constant = 0.0 if spec.luma_only else _OFFSET * dc
-        if self._dense is not None:  # one non-separable pass with the whole kernel
-            filtered = self._pass(
-                source,
-                origin,
-                rows,
-                self._dense.shape[0] // 2,
-                buf,
-                lambda src, dst: cv2.filter2D(
-                    src, self._depth, self._dense, dst=dst, delta=constant, borderType=self._border
-                ),
-            )
-            np.copyto(acc, filtered)
-        else:
-            here = source[rows.start - origin : rows.stop - origin]
-            cv2.addWeighted(here, scale, here, 0.0, constant, dst=acc, dtype=self._depth)
-            for j in range(1 if identity else 0, plan.size):
-                ky, kx = plan.taps_y[j], plan.taps_x[j]
-                filtered = self._pass(
-                    source,
-                    origin,
-                    rows,
-                    ky.size // 2,
-                    buf,
-                    lambda src, dst, ky=ky, kx=kx: cv2.sepFilter2D(
-                        src, self._depth, kx, ky, dst=dst, borderType=self._border
-                    ),
+        if self._blocks_apply(call):
+            cuts = self._block_cuts()
+            list(
+                pool.map(
+                    lambda i: self._run_block(call, cuts[i], cuts[i + 1]), range(len(cuts) - 1)
                 )
-                cv2.scaleAdd(filtered, float(weights[j]), acc, dst=acc)
-        if not direct:
-            self._finish(frame, out, rows, acc, buf, dc)
+            )
+            list(pool.map(lambda cut: self._run_seam(call, cut), cuts[1:-1]))
+        else:
+            list(pool.map(lambda s0: self._run_strip(call, s0), self._starts))
+        if target is not out:
+            np.copyto(out, target)
 
-    def _pass(
-        self,
-        source: np.ndarray,
-        origin: int,
-        rows: slice,
-        radius: int,
-        buf: _StripBuffers,
-        run: Any,
-    ) -> np.ndarray:
-        """Run one filter over a strip plus ``radius`` halo rows; return the strip's rows.
-
-        The input is a view of whole rows: OpenCV takes its top/bottom edges for the
-        image's, which they are wherever the halo was clipped; where they are not, its
-        border rule only touches halo rows, which are dropped.
-        """
-        lo = max(0, rows.start - radius) - origin
-        hi = min(self.spec.height, rows.stop + radius) - origin
-        tmp = buf.tmp[: hi - lo]
-        run(source[lo:hi], tmp)
-        first = rows.start - origin - lo
-        return tmp[first : first + rows.stop - rows.start]
-
-    def _finish(
-        self,
-        frame: np.ndarray,
-        out: np.ndarray,
-        rows: slice,
-        acc: np.ndarray,
-        buf: _StripBuffers,
-        dc: float,
-    ) -> None:
+    def _prepare_call(self, frame: np.ndarray, out: np.ndarray) -> _Call:
         spec = self.spec
+        if not frame.flags.c_contiguous:
+            frame = self._scratch("contiguous", spec.shape, spec.dtype, frame)
+        with self._lock:
+            plan, weights = self._plan, self._weights
+        applied = plan.weights(weights)  # rounded-tap DC folded in
+        dense = None
+        if self._use_dense(plan):
+            dense = dense_kernel(applied, plan.taps_y, plan.taps_x)
+            if spec.luma_only:  # luma accumulates F(Y) − Y
+                dense[dense.shape[0] // 2, dense.shape[1] // 2] -= 1.0
+            dense = _dc_corrected(dense, self._dtype)
+        frame = frame.reshape(self._plane_shape)  # H×W×1 is handled as the plane it is
+        return _Call(
+            frame,
+            out.reshape(self._plane_shape),
+            plan,
+            applied,
+            dense,
+            plan.dc_gain(weights),
+            self._centre(frame),
+        )
+
+    def _centre(self, frame: np.ndarray) -> np.ndarray:
+        """Per colour channel level of a float frame (median of a sparse sample)."""
+        if self.spec.is_integer:
+            return np.zeros(0)
+        h, w = frame.shape[:2]
+        sample = frame[:: max(1, h // _CENTRE_SAMPLES), :: max(1, w // _CENTRE_SAMPLES)]
+        sample = sample.reshape(-1, self.spec.channels)[:, : self.spec.colour_channels]
+        return np.median(sample, axis=0).astype(self._dtype)
+
+    # ------------------------------------------------------------------ scratch
+    def _scratch(
+        self, name: str, shape: tuple[int, ...], dtype: Any, fill: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The calling thread's buffer ``name``, at least ``shape[0]`` rows (allocated once)."""
+        buffers = getattr(self._local, "buffers", None)
+        if buffers is None:
+            buffers = self._local.buffers = {}
+        buf = buffers.get(name)
+        if (
+            buf is None
+            or buf.shape[0] < shape[0]
+            or buf.shape[1:] != shape[1:]
+            or buf.dtype != dtype
+        ):
+            buf = buffers[name] = np.empty(shape, dtype)
+        view = buf[: shape[0]]
+        if fill is not None:
+            np.copyto(view, fill)
+        return view
+
+    # ------------------------------------------------------------------ blocks and seams
+    def _blocks_apply(self, call: _Call) -> bool:
+        """Float frames with a dense kernel and nothing per pixel besides it."""
+        spec = self.spec
+        return (
+            call.dense is not None
+            and not spec.is_integer
+            and not spec.luma_only
+            and not spec.has_alpha
+            and spec.height >= 4 * _workers() * (call.dense.shape[0] // 2 + 1)
+        )
+
+    def _block_cuts(self) -> list[int]:
+        return [int(v) for v in np.linspace(0, self.spec.height, _workers() + 1)]
+
+    def _filter_into(self, call: _Call, rows: np.ndarray, dst: np.ndarray) -> None:
+        """``dst = F(rows − m) + F(0)·m``, rows centred in this thread's scratch."""
+        centred = self._scratch("centred", rows.shape, self._dtype)
+        np.subtract(rows, call.centre, out=centred)
+        level = call.dc * call.centre.astype(np.float64)
+        if level.size == 1:  # grey: the constant goes in filter2D's delta
+            cv2.filter2D(
+                centred,
+                self._depth,
+                call.dense,
+                dst=dst,
+                delta=float(level[0]),
+                borderType=self._border,
+            )
+        else:
+            cv2.filter2D(centred, self._depth, call.dense, dst=dst, borderType=self._border)
+            np.add(dst, level.astype(self._dtype), out=dst)
+
+    def _run_block(self, call: _Call, a: int, b: int) -> None:
+        self._filter_into(call, call.frame[a:b], call.out[a:b])
+
+    def _run_seam(self, call: _Call, cut: int) -> None:
+        """Refilter the rows each side of a cut, which their block saw with a false border."""
+        r = call.dense.shape[0] // 2
+        lo, hi = max(0, cut - 2 * r), min(self.spec.height, cut + 2 * r)
+        tmp = self._scratch("seam", call.frame[lo:hi].shape, self._dtype)
+        self._filter_into(call, call.frame[lo:hi], tmp)
+        call.out[cut - r : cut + r] = tmp[cut - r - lo : cut + r - lo]
+
+    # ------------------------------------------------------------------ strips
+    def _run_strip(self, call: _Call, s0: int) -> None:
+        """Rows ``[s0, s0 + strip)``: decode with a halo, filter, finish into ``out``."""
+        spec, plan, weights = self.spec, call.plan, call.weights
+        rows = slice(s0, min(spec.height, s0 + self._strip))
         n = rows.stop - rows.start
-        result = acc
+        halo = call.dense.shape[0] // 2 if call.dense is not None else plan.radius[0]
+        lo, hi = max(0, rows.start - halo), min(spec.height, rows.stop + halo)
+        working = self._working(call, lo, hi)  # centred colour, rows lo..hi
+        source = working
         if spec.luma_only:
-            # Y = Yc + ½, so F(Y) − Y = (F(Yc) − Yc) + ½(F(0) − 1).
-            base = self._linear[rows] if spec.is_integer else frame[rows]
-            shift = _OFFSET * (dc - 1.0) + (_OFFSET if spec.is_integer else 0.0)
-            result = buf.work[:n]
-            np.add(base, acc[..., None], out=result)
-            if shift:
-                np.add(result, result.dtype.type(shift), out=result)
+            source = self._scratch("luma", (hi - lo, spec.width), self._dtype)
+            cv2.transform(working, self._luma, dst=source)
+        inner = slice(rows.start - lo, rows.stop - lo)
+        filtered = source.shape[1:]
+        acc = self._scratch("acc", (n, *filtered), self._dtype)
+        tmp = self._scratch("tmp", source.shape, self._dtype)
+        # luma_only accumulates F(Yc) − Yc, the change added to every colour channel.
+        minus = 1.0 if spec.luma_only else 0.0
+        if call.dense is not None:  # one non-separable pass with the whole kernel
+            cv2.filter2D(source, self._depth, call.dense, dst=tmp, borderType=self._border)
+            np.copyto(acc, tmp[inner])
+        else:
+            identity = plan.is_identity(0)
+            scale = (weights[0] if identity else 0.0) - minus
+            here = source[inner]
+            cv2.addWeighted(here, scale, here, 0.0, 0.0, dst=acc, dtype=self._depth)
+            for j in range(1 if identity else 0, plan.size):
+                cv2.sepFilter2D(
+                    source,
+                    self._depth,
+                    plan.taps_x[j],
+                    plan.taps_y[j],
+                    dst=tmp,
+                    borderType=self._border,
+                )
+                cv2.scaleAdd(tmp[inner], float(weights[j]), acc, dst=acc)
+        self._finish(call, rows, working[inner], acc)
+
+    def _working(self, call: _Call, lo: int, hi: int) -> np.ndarray:
+        """Centred working values of rows ``lo..hi`` (colour channels only)."""
+        spec = self.spec
+        colour = spec.colour_channels
+        shape = (hi - lo, spec.width) if spec.channels == 1 else (hi - lo, spec.width, colour)
+        working = self._scratch("working", shape, self._dtype)
+        source = call.frame[lo:hi]
+        if spec.has_alpha:
+            source = source[..., :colour]
         if spec.is_integer:
-            code = buf.code[:n] if spec.has_alpha else out[rows]
-            self._encode(result, code, buf.spare[:n])
+            if spec.dtype == np.uint8 and not spec.has_alpha:
+                cv2.LUT(source, self._table, dst=working)
+            else:  # cv2.LUT is 8-bit only (and wants contiguous input)
+                np.take(self._table, source, out=working)
+        else:
+            np.subtract(source, call.centre if spec.channels > 1 else call.centre[0], out=working)
+        return working
+
+    def _finish(self, call: _Call, rows: slice, working: np.ndarray, acc: np.ndarray) -> None:
+        """Add the centring level back, encode integer frames, copy alpha, write ``out``."""
+        spec = self.spec
+        if spec.is_integer:
+            level = np.full(spec.colour_channels, _INT_CENTRE)
+        else:
+            level = call.centre.astype(np.float64)
+        if spec.luma_only:
+            # colour = working + m + Δ, with Δ = F(Y) − Y = acc + m_Y (F(0) − 1).
+            luma_level = float(np.dot(np.asarray(self._luma[0, :3], np.float64), level))
+            result = self._scratch("result", working.shape, self._dtype)
+            np.add(working, acc[..., None], out=result)
+            shift = level + luma_level * (call.dc - 1.0)
+        else:
+            result = acc
+            shift = call.dc * level
+        if result.ndim == 3:
+            np.add(result, shift.astype(self._dtype), out=result)
+        else:
+            np.add(result, self._dtype.type(shift[0]), out=result)
+        target = call.out[rows]
+        if spec.is_integer:
+            code = target
+            if spec.has_alpha:
+                code = self._scratch("code", result.shape, spec.dtype)
+            self._encode(result, code, self._scratch("spare", result.shape, spec.dtype))
             result = code
         if spec.has_alpha:
-            out[rows, :, :3] = result[..., :3]
-            out[rows, :, 3] = frame[rows, :, 3]
+            target[..., :3] = result
+            target[..., 3] = call.frame[rows, :, 3]
         elif not spec.is_integer:
-            np.copyto(out[rows], result)
+            np.copyto(target, result.reshape(target.shape))
 
     def _encode(self, values: np.ndarray, code: np.ndarray, spare: np.ndarray) -> None:
         """Float working values → rounded, saturated code values (in place in ``code``).
@@ -400,3 +461,11 @@ class CpuBackend:
         cv2.pow(values, 1.0 / 2.4, dst=values)
         cv2.addWeighted(values, top * 1.055, values, 0.0, -top * 0.055, dst=code, dtype=depth)
         cv2.max(code, spare, dst=code)
+
+
+def _dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``dense`` rounded to ``dtype`` with its centre tap adjusted so the taps' sum is kept."""
+    rounded = dense.astype(dtype)
+    cy, cx = dense.shape[0] // 2, dense.shape[1] // 2
+    rounded[cy, cx] += dtype.type(dense.sum() - rounded.astype(np.float64).sum())
+    return rounded

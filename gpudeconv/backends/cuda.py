@@ -1,37 +1,65 @@
 """CUDA backend: one fused kernel launch per frame (CuPy), or the same code on the emulator.
 
-The backend is written against a small runtime interface — an array module, a way to get
-a compiled kernel, streams and pinned buffers — so :class:`CupyRuntime` runs it on a GPU
-and :class:`SimRuntime` runs every line of it on NumPy arrays with the g++-built emulation
-of the same kernel source (backend ``cuda-sim``).
+The backend is written against :class:`~gpudeconv.backends.base.Runtime` — an array
+module, compiled kernels, streams and pinned buffers — so :class:`CupyRuntime` runs it on
+a GPU and :class:`SimRuntime` runs every line of it on NumPy arrays with the g++-built
+emulation of the same kernel source (backend ``cuda-sim``), whose streams really are
+asynchronous (work queued on a stream runs only when something waits for it), so a
+missing ordering shows up in CI as a wrong frame.
+
+Stream ordering, as the backend keeps it:
+
+- the plan's buffers (taps, term table, decode table) are uploaded once per plan, and the
+  device is synchronised before a kernel can read them and before they are replaced;
+- weights travel with each launch: a fresh small device array uploaded on the launch's
+  own stream just before the kernel, so a weight change can never reach a frame that
+  was queued before it, on any stream;
+- streamed frames (``submit``/``result``) alternate between two streams with their own
+  pinned and device buffers; ``result`` waits on the frame's event, and a buffer pair is
+  reused only after its previous frame was collected;
+- device arrays are restored on the caller's current stream (PyTorch's, for a tensor).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from ..colour import decode_table
-from ..filters import DeconvFilter
-from ..frames import FrameSpec, luma_weights
+from ..colour import decode_table, luma_weights
+from ..errors import InvalidArgumentError
+from ..fit.filter import DeconvFilter
+from ..frames import FrameSpec
+from .base import Runtime, Stream
 from .kernels import BLOCK, NVRTC_OPTIONS, TILE, KernelSpec, index_type, kernel_code, shared_bytes
 from .plan import FilterPlan
 
 __all__ = ["CudaBackend", "CupyRuntime", "SimRuntime", "cuda_unavailable_reason"]
 
-_OFFSET = 0.5  # working values are centred, as on the CPU (see backends/cpu.py)
 _DLPACK_CUDA = 2  # kDLCUDA
 #: Largest opt-in dynamic shared memory per block on an H100 (bytes); the emulator uses it.
 _H100_SHARED = 227 * 1024
+#: Shared memory any kernel may use without opting in.
+_DEFAULT_SHARED = 48 * 1024
+_PROBE = r"""
+extern "C" __global__ void gpudeconv_probe(float* x) { x[threadIdx.x] += 1.0f; }
+"""
 
 
-# ---------------------------------------------------------------------------- runtimes
+# ---------------------------------------------------------------------------- CuPy
+@cache
 def cuda_unavailable_reason() -> str | None:
-    """Why CuPy cannot run kernels here, or None when a CUDA device is usable."""
+    """Why CuPy cannot run kernels here, or None when a CUDA device is usable.
+
+    Beyond counting devices, a tiny kernel is compiled (NVRTC, with CuPy's headers) and
+    run once, so a driver without a toolkit, or a CuPy that cannot find its headers,
+    makes ``auto`` fall back to the CPU with the reason instead of failing per frame.
+    """
     try:
         import cupy
     except ImportError:
@@ -40,17 +68,39 @@ def cuda_unavailable_reason() -> str | None:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CuPy raises its own error types; the message says why
         return f"no usable CUDA device ({exc})"
-    return None if count > 0 else "no CUDA device present"
+    if count < 1:
+        return "no CUDA device present"
+    try:
+        probe = cupy.RawKernel(_PROBE, "gpudeconv_probe", options=NVRTC_OPTIONS)
+        x = cupy.zeros(32, cupy.float32)
+        probe((1,), (32,), (x,))
+        if float(x.sum()) != 32.0:
+            return "a test kernel ran but computed the wrong result"
+    except Exception as exc:  # compile (headers, NVRTC) or launch failure: say which
+        return f"CUDA device present but a test kernel failed: {type(exc).__name__}: {exc}"
+    return None
 
 
 @cache
 def _cupy_function(device: int, name: str) -> Any:
-    """Compile one instantiation with NVRTC, memoised per device (CuPy caches on disk)."""
+    """Compile one instantiation with NVRTC, memoised per device (CuPy caches on disk).
+
+    The kernel uses only dynamic shared memory, so its opt-in limit is raised once to
+    the device's maximum: a function object is shared by every pipeline, and setting it
+    to one pipeline's need could lower it below another's.
+    """
     import cupy
 
     with cupy.cuda.Device(device):
         module = cupy.RawModule(code=kernel_code(), options=NVRTC_OPTIONS, name_expressions=[name])
-        return module.get_function(name)
+        kernel = module.get_function(name)
+        optin = int(cupy.cuda.Device(device).attributes["MaxSharedMemoryPerBlockOptin"])
+        kernel.max_dynamic_shared_size_bytes = optin - int(kernel.shared_size_bytes)
+        return kernel
+
+
+def _is_torch(a: Any) -> bool:
+    return type(a).__module__.split(".")[0] == "torch"
 
 
 class CupyRuntime:
@@ -64,49 +114,58 @@ class CupyRuntime:
         self.xp = cupy
         self.device = cupy.cuda.Device().id
 
-    def function(self, spec: KernelSpec, shared: int) -> Any:
-        """The compiled kernel, with its dynamic shared memory limit raised when needed."""
-        kernel = _cupy_function(self.device, spec.name)
-        if shared > 48 * 1024:
-            kernel.max_dynamic_shared_size_bytes = shared
-        return kernel
+    def function(self, kernel_name: str) -> Any:
+        """The compiled kernel (memoised per device and instantiation)."""
+        return _cupy_function(self.device, kernel_name)
 
     def max_shared_bytes(self) -> int:
         """Opt-in shared memory per block of the current device."""
-        import cupy
-
-        attrs = cupy.cuda.Device(self.device).attributes
-        return int(attrs.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
+        attrs = self.xp.cuda.Device(self.device).attributes
+        return int(attrs.get("MaxSharedMemoryPerBlockOptin", _DEFAULT_SHARED))
 
     def is_device_array(self, a: Any) -> bool:
-        """True for GPU arrays: CuPy, CUDA array interface, or DLPack on a CUDA device."""
-        if isinstance(a, self.xp.ndarray) or hasattr(a, "__cuda_array_interface__"):
+        """True for GPU arrays: CuPy, a CUDA DLPack tensor, or the CUDA array interface."""
+        if isinstance(a, self.xp.ndarray):
             return True
         device = getattr(a, "__dlpack_device__", None)
-        return device is not None and device()[0] == _DLPACK_CUDA
+        if device is not None:
+            return device()[0] == _DLPACK_CUDA
+        return hasattr(a, "__cuda_array_interface__")
 
     def view(self, a: Any) -> Any:
-        """A CuPy view of a GPU array (no copy); other arrays unchanged."""
+        """A CuPy view of a GPU array (no copy); other arrays unchanged.
+
+        Tensors go through DLPack (a tensor that requires grad is detached: restoring is
+        not differentiable); other objects through the CUDA array interface.
+        """
         if isinstance(a, self.xp.ndarray) or not self.is_device_array(a):
             return a
-        if hasattr(a, "__cuda_array_interface__"):
-            return self.xp.asarray(a)
-        return self.xp.from_dlpack(a)
+        if _is_torch(a):
+            return self.xp.from_dlpack(a.detach())
+        if hasattr(a, "__dlpack__"):
+            return self.xp.from_dlpack(a)
+        return self.xp.asarray(a)
 
     def as_device(self, a: Any) -> Any:
         """C-contiguous CuPy array of a GPU array (a copy only if it is strided)."""
         return self.xp.ascontiguousarray(self.view(a))
 
-    def like_input(self, result: Any, template: Any) -> Any:
-        """Return ``result`` as the same kind of array as ``template`` (zero-copy)."""
-        if isinstance(template, self.xp.ndarray) or not hasattr(template, "__dlpack__"):
-            return result
-        module = type(template).__module__.split(".")[0]
-        if module == "torch":
+    def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A new device array of the template's kind: a tensor for a tensor."""
+        if _is_torch(template):
             import torch
 
-            return torch.from_dlpack(result)
-        return result
+            return torch.empty_like(template.detach(), memory_format=torch.contiguous_format)
+        return self.xp.empty(shape, dtype)
+
+    def launch_stream(self, frame: Any) -> Any:
+        """Where device work on ``frame`` goes: PyTorch's current stream for a tensor."""
+        if _is_torch(frame):
+            import torch
+
+            ptr = torch.cuda.current_stream(frame.device).cuda_stream
+            return self.xp.cuda.ExternalStream(ptr)
+        return self.xp.cuda.get_current_stream()
 
     def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Page-locked host memory, so copies run asynchronously at full PCIe speed."""
@@ -114,54 +173,146 @@ class CupyRuntime:
 
         return cupyx.empty_pinned(shape, dtype)
 
-    def stream(self) -> Any:
+    def stream(self) -> Stream:
         """A new non-blocking CUDA stream."""
         return self.xp.cuda.Stream(non_blocking=True)
 
-    def upload(self, host: np.ndarray, device: Any, stream: Any) -> None:
-        """Asynchronous host → device copy on ``stream``."""
+    def current_stream(self) -> Stream:
+        """CuPy's current stream."""
+        return self.xp.cuda.get_current_stream()
+
+    def upload(self, host: np.ndarray, device: Any, stream: Stream) -> None:
+        """Asynchronous host → device copy on ``stream`` (from pinned memory)."""
         device.set(host, stream=stream)
 
-    def download(self, device: Any, host: np.ndarray, stream: Any) -> None:
-        """Asynchronous device → host copy on ``stream``."""
-        device.get(stream=stream, out=host)
+    def download(self, device: Any, host: np.ndarray, stream: Stream) -> None:
+        """Asynchronous device → host copy on ``stream``; wait on an event for it.
+
+        ``blocking=False``: CuPy's default would synchronise the stream here, which made
+        the two-stream pipeline run one frame at a time.
+        """
+        device.get(stream=stream, out=host, blocking=False)
+
+    def to_device(self, host: np.ndarray, stream: Stream) -> Any:
+        """A new device array holding ``host``, copied on ``stream``."""
+        with stream:
+            return self.xp.asarray(host)
+
+    def synchronize(self) -> None:
+        """Wait for every stream of the device."""
+        self.xp.cuda.Device(self.device).synchronize()
+
+
+# ---------------------------------------------------------------------------- emulator
+class _SimEvent:
+    """Completes when the work its stream had queued at ``record()`` has run."""
+
+    def __init__(self, stream: _SimStream, position: int) -> None:
+        self._stream = stream
+        self._position = position
+
+    def synchronize(self) -> None:
+        self._stream.run_until(self._position)
 
 
 class _SimStream:
-    """Stands in for a CUDA stream on the emulator, where everything is synchronous."""
+    """An emulated stream: work queues up and runs only when something waits for it.
+
+    That is the most asynchronous a real stream can be, so any work ordered wrongly
+    against it (a buffer reused too early, weights changed under a queued kernel) reads
+    or writes the wrong data in CI, not only on a GPU.
+    """
+
+    def __init__(self, runtime: SimRuntime) -> None:
+        self._runtime = runtime
+        self._queue: deque[Any] = deque()
+        self._done = 0  # items run so far
+        self._lock = threading.Lock()
+
+    def enqueue(self, work: Any) -> None:
+        with self._lock:
+            self._queue.append(work)
+
+    def run_until(self, position: int) -> None:
+        while True:
+            with self._lock:
+                if self._done >= position or not self._queue:
+                    return
+                work = self._queue.popleft()
+                self._done += 1
+            work()
+
+    def synchronize(self) -> None:
+        """Run everything queued so far."""
+        self.run_until(self._done + len(self._queue))
+
+    def record(self) -> _SimEvent:
+        """An event at the current end of the queue."""
+        with self._lock:
+            return _SimEvent(self, self._done + len(self._queue))
 
     def __enter__(self) -> _SimStream:
+        self._runtime._current.stack = [*self._runtime._stack(), self]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._runtime._stack().pop()
+
+
+class _SimDefaultStream:
+    """The legacy default stream of the emulator: work runs at once (synchronously)."""
+
+    def enqueue(self, work: Any) -> None:
+        work()
+
+    def synchronize(self) -> None:
+        """Nothing is ever pending."""
+
+    def record(self) -> _SimDefaultStream:
+        """An event that is always complete."""
+        return self
+
+    def __enter__(self) -> _SimDefaultStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def synchronize(self) -> None:
-        """Nothing to wait for."""
-
-    def record(self) -> _SimStream:
-        """An 'event' that is always complete."""
-        return self
-
 
 class SimRuntime:
-    """Emulated GPU: NumPy arrays as device memory, g++-built kernels, no-op streams."""
+    """Emulated GPU: NumPy arrays as device memory, g++-built kernels, queued streams."""
 
     name = "cuda-sim"
     xp = np
 
-    def function(self, spec: KernelSpec, shared: int) -> Any:
-        """The emulated kernel of ``spec`` (built on first use)."""
-        from .cuda_sim import sim_module
+    def __init__(self) -> None:
+        self._current = threading.local()
+        self._default = _SimDefaultStream()
+        self._streams: list[_SimStream] = []
 
-        return sim_module(spec).get_function(spec.name)
+    def _stack(self) -> list[Any]:
+        stack = getattr(self._current, "stack", None)
+        if stack is None:
+            stack = self._current.stack = []
+        return stack
+
+    def function(self, kernel_name: str) -> Any:
+        """The emulated kernel, run on the current stream when it is called."""
+        from .cuda_sim import sim_function
+
+        kernel = sim_function(kernel_name)
+
+        def launch(grid: Any, block: Any, args: Any, *, shared_mem: int = 0) -> None:
+            self.current_stream().enqueue(lambda: kernel(grid, block, args, shared_mem=shared_mem))
+
+        return launch
 
     def max_shared_bytes(self) -> int:
         """The emulator enforces an H100's per-block limit, to fail like one."""
         return _H100_SHARED
 
     def is_device_array(self, a: Any) -> bool:
-        """On the emulator NumPy arrays are the 'device' arrays."""
+        """On the emulator NumPy arrays are the 'device' arrays of host callers."""
         return False
 
     def view(self, a: Any) -> Any:
@@ -172,32 +323,66 @@ class SimRuntime:
         """C-contiguous NumPy array."""
         return np.ascontiguousarray(a)
 
-    def like_input(self, result: Any, template: Any) -> Any:
-        """Results are NumPy arrays, like the inputs."""
-        return result
+    def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A new NumPy array."""
+        return np.empty(shape, dtype)
+
+    def launch_stream(self, frame: Any) -> Any:
+        """The current stream."""
+        return self.current_stream()
 
     def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Plain host memory."""
         return np.empty(shape, dtype)
 
     def stream(self) -> _SimStream:
-        """A no-op stream."""
-        return _SimStream()
+        """A new queued stream."""
+        stream = _SimStream(self)
+        self._streams.append(stream)
+        return stream
+
+    def current_stream(self) -> Any:
+        """The innermost ``with stream:`` of this thread, else the default stream."""
+        stack = self._stack()
+        return stack[-1] if stack else self._default
 
     def upload(self, host: np.ndarray, device: np.ndarray, stream: Any) -> None:
-        """Copy, synchronously."""
-        np.copyto(device, host)
+        """Queue a copy on ``stream``."""
+        stream.enqueue(lambda: np.copyto(device, host))
 
     def download(self, device: np.ndarray, host: np.ndarray, stream: Any) -> None:
-        """Copy, synchronously."""
-        np.copyto(host, device)
+        """Queue a copy on ``stream``."""
+        stream.enqueue(lambda: np.copyto(host, device))
+
+    def to_device(self, host: np.ndarray, stream: Any) -> np.ndarray:
+        """A new 'device' array holding a snapshot of ``host`` (filled on ``stream``)."""
+        device = np.empty_like(host)
+        snapshot = host.copy()  # the host buffer may change before the queue runs
+        stream.enqueue(lambda: np.copyto(device, snapshot))
+        return device
+
+    def synchronize(self) -> None:
+        """Run every stream's queue."""
+        for stream in self._streams:
+            stream.synchronize()
 
 
 # ---------------------------------------------------------------------------- backend
+@dataclass
+class _Slot:
+    """One in-flight frame's buffers and stream (two slots: two frames in flight)."""
+
+    stream: Any
+    device_in: Any
+    device_out: Any
+    pinned_in: np.ndarray | None = None
+    pinned_out: np.ndarray | None = None
+
+
 class CudaBackend:
     """The fused kernel behind the ``Pipeline`` API, on a runtime (GPU or emulator)."""
 
-    def __init__(self, spec: FrameSpec, filt: DeconvFilter, runtime: Any) -> None:
+    def __init__(self, spec: FrameSpec, filt: DeconvFilter, runtime: Runtime) -> None:
         self.spec = spec
         self.runtime = runtime
         self.name = runtime.name
@@ -207,19 +392,22 @@ class CudaBackend:
         work = self._kspec.work_dtype
         self._index = np.int64 if self._kspec.index == "long long" else np.int32
         self._work = work.type
-        self._lut = None
-        if spec.is_integer:
-            table = decode_table(spec.dtype.name, spec.space, work.name) - work.type(_OFFSET)
-            self._lut = xp.asarray(table)
         luma = luma_weights(spec.channel_order) if spec.colour_channels == 3 else (1, 0, 0)
         self._luma = tuple(work.type(v) for v in luma)
         self._grid = (math.ceil(spec.width / TILE[0]), math.ceil(spec.height / TILE[1]))
-        self._device_in = xp.empty(spec.shape, spec.dtype)
-        self._device_out = xp.empty(spec.shape, spec.dtype)
-        self._streams = [runtime.stream(), runtime.stream()]
-        self._pinned: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending: deque[tuple[int, Any]] = deque()
+        self._lock = threading.Lock()
+        self._lut = None
+        if spec.is_integer:
+            self._lut = xp.asarray(decode_table(spec.dtype.name, spec.space, work.name))
+        self._slots = [
+            _Slot(
+                runtime.stream(), xp.empty(spec.shape, spec.dtype), xp.empty(spec.shape, spec.dtype)
+            )
+            for _ in range(2)
+        ]
+        self._pending: deque[tuple[_Slot, Any]] = deque()
         self._next_slot = 0
+        self._replans = -1  # the first plan is not a re-plan
         self._set_plan(filt)
 
     # ------------------------------------------------------------------ plan
@@ -231,21 +419,25 @@ class CudaBackend:
             info += [ky.size // 2, kx.size // 2, offset, offset + ky.size]
             taps += [ky, kx]
             offset += ky.size + kx.size
-        self._plan = plan
-        self._taps = xp.asarray(np.concatenate(taps))
-        self._term_info = xp.asarray(np.array(info, np.int32))
-        self._radius = max(max(plan.radius), 0)
-        self._shared = shared_bytes(self._kspec, self._radius)
+        radius = max(max(plan.radius), 0)
+        shared = shared_bytes(self._kspec, radius)
         limit = self.runtime.max_shared_bytes()
-        if self._shared > limit:
-            raise ValueError(
-                f"the filter's radius {self._radius} needs {self._shared} bytes of shared "
+        if shared > limit:
+            raise InvalidArgumentError(
+                f"the filter's radius {radius} needs {shared} bytes of shared "
                 f"memory per block; this device allows {limit} (use a smaller blur or the "
                 "'cpu' backend)"
             )
-        self._kernel = self.runtime.function(self._kspec, self._shared)
-        self._weights_host = np.asarray(filt.weights, dtype=np.float64).copy()
-        self._weights = xp.asarray(plan.weights(self._weights_host))
+        kernel = self.runtime.function(self._kspec.name)
+        # Frames in flight may still read the old plan's buffers: let them finish first.
+        self.runtime.synchronize()
+        self._taps = xp.asarray(np.concatenate(taps))
+        self._term_info = xp.asarray(np.array(info, np.int32))
+        self.runtime.synchronize()  # uploaded before any stream's kernel reads them
+        with self._lock:
+            self._plan, self._radius, self._shared, self._kernel = plan, radius, shared, kernel
+            self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
+            self._replans += 1
 
     def set_filter(self, filt: DeconvFilter) -> bool:
         """Use ``filt``; returns False (and re-plans) when its terms differ."""
@@ -256,36 +448,59 @@ class CudaBackend:
         return False
 
     def set_weights(self, weights: np.ndarray) -> None:
-        """New per-term weights: a tiny host → device copy, never a recompilation."""
-        self._weights_host[:] = weights
-        self._weights[...] = self.runtime.xp.asarray(self._plan.weights(self._weights_host))
+        """New per-term weights, for frames launched from now on (never a recompilation)."""
+        weights = np.asarray(weights, dtype=np.float64).copy()
+        with self._lock:
+            self._weights = weights
 
-    def _offset_back(self) -> float:
-        """``½·F(0)``: the constant that centring removed, added back by the kernel."""
-        return _OFFSET * self._plan.dc_gain(self._weights_host)
+    def describe(self) -> dict[str, Any]:
+        """The kernel instantiation, its launch geometry and how often the plan changed."""
+        with self._lock:
+            return {
+                "backend": self.name,
+                "kernel": self._kspec.name,
+                "index": self._kspec.index,
+                "grid": self._grid,
+                "block": BLOCK,
+                "shared_bytes": self._shared,
+                "terms": self._plan.size,
+                "radius": self._radius,
+                "replans": self._replans,
+            }
 
-    def _launch(self, src: Any, dst: Any) -> None:
+    def _launch(self, src: Any, dst: Any, stream: Any) -> None:
+        """Queue the kernel on ``stream``, with this moment's weights uploaded on it."""
         spec, work, index = self.spec, self._work, self._index
+        with self._lock:
+            plan, weights, kernel, radius, shared = (
+                self._plan,
+                self._weights,
+                self._kernel,
+                self._radius,
+                self._shared,
+            )
         row = spec.width * spec.channels
-        args = (
-            src,
-            dst,
-            index(spec.height),
-            index(spec.width),
-            index(row),
-            index(row),
-            self._taps,
-            self._term_info,
-            self._weights,
-            np.int32(self._plan.size),
-            np.int32(self._radius),
-            self._lut,
-            np.int32(spec.space == "linear"),
-            work(spec.max_code),
-            np.float64(self._offset_back()),
-            *self._luma,
-        )
-        self._kernel(self._grid, BLOCK, args, shared_mem=self._shared)
+        with stream:
+            device_weights = self.runtime.to_device(plan.weights(weights), stream)
+            args = (
+                src,
+                dst,
+                index(spec.height),
+                index(spec.width),
+                index(row),
+                index(row),
+                self._taps,
+                self._term_info,
+                device_weights,
+                np.int32(plan.size),
+                np.int32(radius),
+                self._lut,
+                np.int32(spec.space == "linear"),
+                work(spec.max_code),
+                np.float64(plan.dc_gain(weights)),
+                *self._luma,
+            )
+            kernel(self._grid, BLOCK, args, shared_mem=shared)
 
     # ------------------------------------------------------------------ frames
     def view(self, a: Any) -> Any:
@@ -293,10 +508,9 @@ class CudaBackend:
         return self.runtime.view(a)
 
     def empty_like(self, frame: Any) -> Any:
-        """An output of the input's kind: device for device input, else NumPy."""
+        """An output of the input's kind: device (or tensor) for device input, else NumPy."""
         if self.runtime.is_device_array(frame):
-            result = self.runtime.xp.empty(self.spec.shape, self.spec.dtype)
-            return self.runtime.like_input(result, frame)
+            return self.runtime.empty_like(frame, self.spec.shape, self.spec.dtype)
         return np.empty(self.spec.shape, self.spec.dtype)
 
     def all_finite(self, frame: Any) -> bool:
@@ -306,18 +520,33 @@ class CudaBackend:
         return bool(np.isfinite(frame).all())
 
     def __call__(self, frame: Any, out: Any) -> None:
-        """Restore ``frame`` into ``out``: on the device for device arrays, else staged."""
-        if self.runtime.is_device_array(frame):
-            src = self.runtime.as_device(frame)
-            dst = out
-            if dst.flags.c_contiguous:
-                self._launch(src, dst)
+        """Restore ``frame`` into ``out``: on the device for device arrays, else staged.
+
+        Device arrays run on the caller's current stream (PyTorch's for a tensor) and
+        are not waited for, like any CuPy operation. Host frames are copied up, restored
+        and copied back on the current stream, and waited for; they never touch the
+        streaming buffers, so this may be mixed with ``submit``/``result``.
+        """
+        runtime = self.runtime
+        if runtime.is_device_array(frame):
+            stream = runtime.launch_stream(frame)
+            src = runtime.as_device(frame)
+            if out.flags.c_contiguous:
+                self._launch(src, out, stream)
             else:
-                self._launch(src, self._device_out)
-                dst[...] = self._device_out
+                dst = runtime.xp.empty(self.spec.shape, self.spec.dtype)
+                self._launch(src, dst, stream)
+                with stream:
+                    out[...] = dst
             return
-        self.submit(frame)
-        self.result(out)
+        stream = runtime.current_stream()
+        src = runtime.to_device(np.ascontiguousarray(frame), stream)
+        dst = runtime.xp.empty(self.spec.shape, self.spec.dtype)
+        self._launch(src, dst, stream)
+        host = np.empty(self.spec.shape, self.spec.dtype)
+        runtime.download(dst, host, stream)
+        stream.synchronize()
+        np.copyto(out, host)
 
     def submit(self, frame: np.ndarray) -> None:
         """Queue a host frame: pinned copy, upload, kernel, download on its own stream.
@@ -326,43 +555,27 @@ class CudaBackend:
         upload of one overlaps the kernel and download of the other.
         """
         if len(self._pending) >= 2:
-            raise ValueError("two frames are already in flight; call result() first")
-        if not self._pinned:  # first streamed frame: the second buffer set
-            self._pinned = [
-                (
-                    self.runtime.pinned_empty(self.spec.shape, self.spec.dtype),
-                    self.runtime.pinned_empty(self.spec.shape, self.spec.dtype),
-                )
-                for _ in range(2)
-            ]
-            xp = self.runtime.xp
-            self._buffers = [
-                (self._device_in, self._device_out),
-                (xp.empty_like(self._device_in), xp.empty_like(self._device_out)),
-            ]
-        slot = self._next_slot
-        self._next_slot = 1 - slot
-        pinned_in, pinned_out = self._pinned[slot]
-        device_in, device_out = self._buffers[slot]
-        stream = self._streams[slot]
-        np.copyto(pinned_in, frame)
-        with stream:
-            self.runtime.upload(pinned_in, device_in, stream)
-            self._launch(device_in, device_out)
-            self.runtime.download(device_out, pinned_out, stream)
-            event = stream.record()
-        self._pending.append((slot, event))
+            raise InvalidArgumentError("two frames are already in flight; call result() first")
+        slot = self._slots[self._next_slot]
+        self._next_slot = 1 - self._next_slot
+        if slot.pinned_in is None:  # pinned memory is scarce: only for streaming pipelines
+            slot.pinned_in = self.runtime.pinned_empty(self.spec.shape, self.spec.dtype)
+            slot.pinned_out = self.runtime.pinned_empty(self.spec.shape, self.spec.dtype)
+        np.copyto(slot.pinned_in, frame)  # the slot's previous frame was collected: free
+        self.runtime.upload(slot.pinned_in, slot.device_in, slot.stream)
+        self._launch(slot.device_in, slot.device_out, slot.stream)
+        self.runtime.download(slot.device_out, slot.pinned_out, slot.stream)
+        self._pending.append((slot, slot.stream.record()))
 
     def result(self, out: np.ndarray | None = None) -> np.ndarray:
         """Wait for the oldest submitted frame and return it (in ``out`` if given)."""
         if not self._pending:
-            raise ValueError("no frame in flight; call submit(frame) first")
+            raise InvalidArgumentError("no frame in flight; call submit(frame) first")
         slot, event = self._pending.popleft()
         event.synchronize()
-        pinned_out = self._pinned[slot][1]
         if out is None:
-            return pinned_out.copy()
-        np.copyto(out, pinned_out)
+            return slot.pinned_out.copy()
+        np.copyto(out, slot.pinned_out)
         return out
 
     @property

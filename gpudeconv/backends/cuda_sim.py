@@ -5,6 +5,10 @@ callable ``(grid, block, args, shared_mem=0)``), so the CUDA backend's own Pytho
 unchanged on NumPy arrays as backend ``cuda-sim``. Libraries are cached on disk by a hash
 of the source, the instantiation and the flags. ``GPUDECONV_SIM_SANITIZE=address`` (or
 ``thread``) builds with sanitizers, for tests that run it in a subprocess.
+
+The build contracts floating-point multiply-adds (``-ffp-contract=fast``) as the GPU
+compiler does, so rounding differences between FMA and separate operations show up here
+too.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from typing import Any
 import numpy as np
 
 from .._resources import kernel_source
-from .kernels import KernelSpec, code_hash, kernel_code
+from ..errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError
+from .kernels import code_hash, kernel_code
 
-__all__ = ["SimModule", "compiler_unavailable_reason", "sim_source"]
+__all__ = ["SimModule", "compiler_unavailable_reason", "sim_function", "sim_source"]
 
-_BASE_FLAGS = ("-std=c++20", "-O2", "-fPIC", "-shared", "-pthread", "-w")
+_BASE_FLAGS = ("-std=c++20", "-O2", "-ffp-contract=fast", "-fPIC", "-shared", "-pthread", "-w")
 _SANITIZE = {
     "": (),
     "address": (
@@ -76,10 +81,12 @@ def build_library(
 ) -> Path:
     """Compile ``names`` into a shared library (cached); returns its path."""
     if sanitize not in _SANITIZE:
-        raise ValueError(f"Invalid sanitize {sanitize!r}; expected one of {tuple(_SANITIZE)}")
+        raise InvalidArgumentError(
+            f"Invalid sanitize {sanitize!r}; expected one of {tuple(_SANITIZE)}"
+        )
     reason = compiler_unavailable_reason()
     if reason:
-        raise ValueError(f"cannot build the CUDA emulation: {reason}")
+        raise BackendUnavailableError(f"cannot build the CUDA emulation: {reason}")
     source = sim_source(names, code)
     shim = kernel_source("host_shim.h")
     flags = (*_BASE_FLAGS, *_SANITIZE[sanitize])
@@ -96,11 +103,19 @@ def build_library(
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"g++ failed to build the CUDA emulation:\n{result.stderr}")
+            raise BackendUnavailableError(
+                f"g++ failed to build the CUDA emulation: {_first_error(result.stderr)}"
+            )
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(built, partial)
         os.replace(partial, target)  # atomic: concurrent builders never see half a file
     return target
+
+
+def _first_error(stderr: str) -> str:
+    """The first line of a compiler's output that says 'error' (all of it if none does)."""
+    lines = [line for line in stderr.splitlines() if "error" in line.lower()]
+    return (lines[0] if lines else stderr.strip()).strip()[:500]
 
 
 def _c_argument(value: Any) -> Any:
@@ -111,7 +126,7 @@ def _c_argument(value: Any) -> Any:
         return ctypes.c_void_p(value.ctypes.data)
     if isinstance(value, np.generic) and value.dtype in _SCALARS:
         return _SCALARS[value.dtype](value.item())
-    raise TypeError(
+    raise InvalidTypeError(
         f"kernel arguments must be NumPy arrays, None or NumPy scalars of "
         f"{sorted(str(d) for d in _SCALARS)}; got {type(value).__name__}"
     )
@@ -156,11 +171,12 @@ class SimModule:
     def get_function(self, name: str) -> SimFunction:
         """The kernel for one of the module's name expressions."""
         if name not in self.names:
-            raise ValueError(f"{name!r} is not in this module; it has {self.names}")
+            raise InvalidArgumentError(f"{name!r} is not in this module; it has {self.names}")
         return SimFunction(getattr(self._lib, f"gpudeconv_launch_{self.names.index(name)}"), name)
 
 
 @cache
-def sim_module(spec: KernelSpec) -> SimModule:
-    """The emulated module of one instantiation, built once per process."""
-    return SimModule([spec.name], sanitize=os.environ.get("GPUDECONV_SIM_SANITIZE", ""))
+def sim_function(name: str) -> SimFunction:
+    """The emulated kernel of one instantiation (a name expression), built once per process."""
+    module = SimModule([name], sanitize=os.environ.get("GPUDECONV_SIM_SANITIZE", ""))
+    return module.get_function(name)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..filters import DeconvFilter
+from ..fit.filter import DeconvFilter
 
 __all__ = ["FilterPlan"]
 

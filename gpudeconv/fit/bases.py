@@ -2,26 +2,45 @@
 
 Each basis gives band responses ``L_j`` (what is fitted: ``F = 1 + Σ c_j L_j``), the
 separable terms the filter is applied with, and the linear map from ``c`` to the terms'
-weights ``w`` (``F x = Σ w_j T_j x``).
+weights ``w`` (``F x = Σ w_j T_j x``). Every band is zero at DC, so every fitted filter
+has unit DC gain by construction.
+
+:data:`BASES` is the registry: each entry says how the basis is fitted, which options it
+takes (the command line offers them), and how a :class:`~gpudeconv.FilterTable` builds
+its one shared set of terms (None: the terms depend on the fit, so no table). Adding a
+basis is one entry here plus its tests.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validate import check_int, check_real
-from ..filters import taps_response
-from ..psf import gaussian_1d
+from .._registry import Registry
+from .._validate import check_choice, check_int, check_real
+from ..errors import InvalidArgumentError, InvalidTypeError
+from ..psf import gaussian, gaussian_1d
+from ..spectra import taps_response, terms_response
+from . import fir
+from .objectives import least_squares_target
+from .problem import Problem, psf_sigmas
+from .solve import solve_weighted
 
-__all__ = ["BASES", "Basis", "atrous_basis", "gauss_lap_basis", "unsharp_basis"]
-
-BASES = ("gauss-lap", "atrous", "fir", "unsharp")
+__all__ = [
+    "BASES",
+    "Basis",
+    "BasisSpec",
+    "FitResult",
+    "Option",
+    "atrous_basis",
+    "gauss_lap_basis",
+    "unsharp_basis",
+]
 
 #: The article's Gaussian sigmas, used as a shape that is scaled to the blur.
 ARTICLE_SIGMAS = (0.3, 0.6, 0.9, 1.2, 1.5)
@@ -41,7 +60,7 @@ class Basis:
         return len(self.terms) - 1
 
     def term_responses(self, wy: np.ndarray, wx: np.ndarray) -> list[np.ndarray]:
-        """Responses of ``T_0 … T_K`` on the grid ``wy × wx`` (broadcast)."""
+        """Responses of ``T_0 … T_K`` at ``(wy, wx)`` (broadcast)."""
         return [taps_response(ky, wy) * taps_response(kx, wx) for ky, kx in self.terms]
 
     def band_responses(self, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
@@ -77,14 +96,18 @@ def gauss_lap_basis(
     anisotropic Gaussians. Taps extend to ``ceil(truncate · σ)``; the fit uses the exact
     response of the truncated taps, so truncation never breaks the ``kernel()`` identity.
     """
-    sy = [check_real("sigmas", s, positive=True) for s in sigmas_y]
-    sx = sy if sigmas_x is None else [check_real("sigmas", s, positive=True) for s in sigmas_x]
+    sy = [check_real("sigmas", s, positive=True) for s in _sequence("sigmas", sigmas_y)]
+    sx = (
+        sy
+        if sigmas_x is None
+        else [check_real("sigmas", s, positive=True) for s in _sequence("sigmas_x", sigmas_x)]
+    )
     if not sy:
-        raise ValueError("sigmas is empty; the gauss-lap basis needs at least one sigma")
+        raise InvalidArgumentError("sigmas is empty; the gauss-lap basis needs at least one sigma")
     if len(sx) != len(sy):
-        raise ValueError(f"sigmas_x has {len(sx)} entries but sigmas_y has {len(sy)}")
+        raise InvalidArgumentError(f"sigmas_x has {len(sx)} entries but sigmas_y has {len(sy)}")
     if any(b <= a for a, b in itertools.pairwise(sy)):
-        raise ValueError(f"sigmas must be strictly increasing; got {sy}")
+        raise InvalidArgumentError(f"sigmas must be strictly increasing; got {sy}")
     truncate = check_real("truncate", truncate, positive=True)
     terms = [(_DELTA, _DELTA)] + [
         (_gaussian_taps(a, truncate), _gaussian_taps(b, truncate))
@@ -113,7 +136,7 @@ def atrous_basis(levels: int = 2) -> Basis:
     """À-trous comb bands ``L_1 = 1 − A_1``, ``L_l = A_{l−1} − A_l``, levels 1–4."""
     levels = check_int("levels", levels, minimum=1)
     if levels > 4:
-        raise ValueError(f"levels must be between 1 and 4; got {levels}")
+        raise InvalidArgumentError(f"levels must be between 1 and 4; got {levels}")
     terms = [(_DELTA, _DELTA)] + [(a, a) for a in atrous_taps(levels)]
     return Basis("atrous", {"levels": levels}, tuple(terms))
 
@@ -138,3 +161,254 @@ def default_sigmas(psf_sigma: float, count: int = 5) -> list[float]:
     scale = max(psf_sigma, 0.5) / 0.6
     base = np.linspace(ARTICLE_SIGMAS[0], ARTICLE_SIGMAS[-1], count)
     return [float(s) for s in base * scale]
+
+
+def _sequence(name: str, values: Any) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise InvalidTypeError(f"{name} must be a list of numbers; got {values!r}")
+    return list(values)
+
+
+# ---------------------------------------------------------------------------- fitting
+class FitResult(NamedTuple):
+    """What fitting one basis gives: band coefficients, term weights, terms, parameters."""
+
+    coefficients: np.ndarray
+    weights: np.ndarray
+    terms: tuple[tuple[np.ndarray, np.ndarray], ...]
+    params: dict[str, Any]
+
+
+def fit_bands(
+    basis: Basis, problem: Problem, target: np.ndarray, weight: np.ndarray, ridge: float
+) -> FitResult:
+    """Least-squares coefficients of a band basis: ``F = 1 + Σ c_j L_j`` (unit DC gain)."""
+    bands = basis.band_responses(problem.quad.wy, problem.quad.wx).reshape(basis.size, -1)
+    c = solve_weighted(bands, 1.0, target, weight, ridge=ridge)
+    return FitResult(c, basis.weights(c), basis.terms, basis.params)
+
+
+def _least_error(problem: Problem, fits: list[FitResult]) -> FitResult:
+    """The fit whose response has the least expected restoration error."""
+    if len(fits) == 1:
+        return fits[0]
+    errors = [
+        problem.error(terms_response(f.weights, f.terms, problem.quad.wy, problem.quad.wx))
+        for f in fits
+    ]
+    return fits[int(np.argmin(errors))]
+
+
+#: Gaussian truncations (in sigmas) tried by ``truncate="auto"``. Truncated taps have a
+#: different spectrum, and the fit uses their exact response: measured on the quality
+#: grid, 2σ beats 3σ by 0.1–0.3 dB for blurs σ ≥ 1 (and halves the taps), 3σ wins below.
+AUTO_TRUNCATE = (2.0, 3.0)
+
+
+def _truncations(truncate: Any) -> tuple[float, ...]:
+    if isinstance(truncate, str):
+        if truncate != "auto":
+            raise InvalidArgumentError(
+                f"Invalid truncate {truncate!r}; expected 'auto' or a number > 0"
+            )
+        return AUTO_TRUNCATE
+    return (check_real("truncate", truncate, positive=True),)
+
+
+def _fit_gauss_lap(
+    psf: np.ndarray,
+    problem: Problem,
+    target: np.ndarray,
+    weight: np.ndarray,
+    ridge: float,
+    *,
+    sigmas: Sequence[float] | None = None,
+    sigmas_x: Sequence[float] | None = None,
+    count: int = 5,
+    truncate: float | str = "auto",
+) -> FitResult:
+    if sigmas is None:
+        count = check_int("count", count, minimum=1)
+        if count > MAX_TERMS - 1:
+            raise InvalidArgumentError(f"count must be <= {MAX_TERMS - 1}; got {count}")
+        sy, sx = psf_sigmas(psf)
+        sigmas, sigmas_x = default_sigmas(sy, count), default_sigmas(sx, count)
+    sigmas_x = None if sigmas_x is None else list(sigmas_x)
+    fits = [
+        fit_bands(gauss_lap_basis(sigmas, sigmas_x, truncate=cut), problem, target, weight, ridge)
+        for cut in _truncations(truncate)
+    ]
+    return _least_error(problem, fits)
+
+
+def _fit_atrous(psf, problem, target, weight, ridge, *, levels: int = 2) -> FitResult:
+    return fit_bands(atrous_basis(levels), problem, target, weight, ridge)
+
+
+def _fit_unsharp(
+    psf, problem, target, weight, ridge, *, sigma: float | None = None, truncate: float = 3.0
+) -> FitResult:
+    if sigma is not None:
+        candidates = [check_real("sigma", sigma, positive=True)]
+    else:  # the best single Gaussian of a small ladder around the blur's size
+        scale = max(0.3, float(np.mean(psf_sigmas(psf))))
+        candidates = [scale * f for f in (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)]
+    fits = [
+        fit_bands(unsharp_basis(s, truncate=truncate), problem, target, weight, ridge)
+        for s in candidates
+    ]
+    return _least_error(problem, fits)
+
+
+def _fit_fir(
+    psf, problem, target, weight, ridge, *, radius: int | None = None, mode: str | None = None
+) -> FitResult:
+    if radius is None:
+        radius = max(2, math.ceil(3 * max(psf_sigmas(psf))) + 1)
+    radius = check_int("radius", radius, minimum=1)
+    if radius > fir.MAX_RADIUS:
+        raise InvalidArgumentError(
+            f"radius must be <= {fir.MAX_RADIUS} for the fir basis; got {radius}"
+        )
+    if mode is None:
+        s = np.linalg.svd(psf, compute_uv=False)
+        mode = "separable" if s.size == 1 or s[1] <= 1e-12 * s[0] else "2d"
+    check_choice("mode", mode, fir.MODES)
+    design = fir.fit_separable if mode == "separable" else fir.fit_2d
+    c, terms = design(problem, target, weight, radius, ridge)
+    return FitResult(c, np.ones(len(terms)), terms, {"radius": radius, "mode": mode})
+
+
+# ---------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class TableGrid:
+    """What a table basis is chosen for: the grid of blurs and noises, and the prior."""
+
+    sigmas: np.ndarray
+    noises: np.ndarray  # total noise std per column
+    prior: str
+
+    @property
+    def middle_sigma(self) -> float:
+        """The grid's geometric middle blur: one set of terms is sized for it."""
+        return float(np.sqrt(self.sigmas[0] * self.sigmas[-1]))
+
+
+def _table_gauss_lap(
+    grid: TableGrid,
+    *,
+    basis_sigmas: Sequence[float] | None = None,
+    count: int = 5,
+    truncate: float | str = "auto",
+) -> Basis:
+    ladder = basis_sigmas
+    if ladder is None:  # one ladder for the whole table, sized to its middle blur
+        ladder = default_sigmas(grid.middle_sigma, check_int("count", count, minimum=1))
+    # The truncation the middle cell's own fit prefers.
+    problem = Problem.build(
+        gaussian(grid.middle_sigma), float(grid.noises[len(grid.noises) // 2]), grid.prior, nodes=32
+    )
+    target, weight = least_squares_target(problem, "mse")
+    fits = [
+        fit_bands(gauss_lap_basis(list(ladder), truncate=cut), problem, target, weight, 1e-10)
+        for cut in _truncations(truncate)
+    ]
+    return gauss_lap_basis(list(ladder), truncate=_least_error(problem, fits).params["truncate"])
+
+
+def _table_atrous(grid: TableGrid, *, levels: int = 2) -> Basis:
+    return atrous_basis(levels)
+
+
+def _table_unsharp(grid: TableGrid, *, sigma: float | None = None) -> Basis:
+    return unsharp_basis(grid.middle_sigma if sigma is None else sigma)
+
+
+# ---------------------------------------------------------------------------- registry
+#: Most separable terms any basis may have (the CUDA kernel takes them as arguments).
+MAX_TERMS = 64
+
+
+@dataclass(frozen=True)
+class Option:
+    """A keyword option of a basis, as ``fit(..., name=value)`` and ``--name`` on the CLI."""
+
+    name: str
+    help: str
+    #: Parses the command-line text; ``None`` for options the CLI does not offer.
+    parse: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidArgumentError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _truncate(text: str) -> float | str:
+    return text if text == "auto" else float(text)
+
+
+@dataclass(frozen=True)
+class BasisSpec:
+    """One basis: how it is fitted, its options, and how a table builds its terms."""
+
+    name: str
+    help: str
+    fit: Callable[..., FitResult]
+    options: tuple[Option, ...] = ()
+    #: ``(grid, **options) -> Basis`` for a FilterTable; None when the terms depend on
+    #: the fit itself (then every blur needs its own filters, and no table exists).
+    table: Callable[..., Basis] | None = None
+
+    @property
+    def tabulable(self) -> bool:
+        """Whether a FilterTable (and so a slider or a per-frame estimate) can use it."""
+        return self.table is not None
+
+
+BASES: Registry[BasisSpec] = Registry(
+    "basis",
+    [
+        BasisSpec(
+            "gauss-lap",
+            "pixel-integrated Gaussians scaled to the blur and their differences (default)",
+            _fit_gauss_lap,
+            (
+                Option("sigmas", "Gaussian sigmas of the basis, increasing", _floats),
+                Option("sigmas_x", "sigmas along x, for axis-aligned anisotropy", _floats),
+                Option("count", "number of Gaussians when sigmas are not given", int),
+                Option("truncate", "tap radius in sigmas, or 'auto' (2 or 3)", _truncate),
+            ),
+            _table_gauss_lap,
+        ),
+        BasisSpec(
+            "atrous",
+            "dilated [1, 2, 1]/4 comb bands, 1-4 levels (3 taps per pass)",
+            _fit_atrous,
+            (Option("levels", "number of levels (1-4)", int),),
+            _table_atrous,
+        ),
+        BasisSpec(
+            "fir",
+            "least-squares symmetric FIR, separable or 2-D (a quality bound; no table)",
+            _fit_fir,
+            (
+                Option("radius", "filter radius in pixels", int),
+                Option("mode", "one 1-D filter per axis, or a 2-D stencil", str, fir.MODES),
+            ),
+        ),
+        BasisSpec(
+            "unsharp",
+            "unsharp mask 1 + a(1 - G_sigma): one coefficient, the usual baseline",
+            _fit_unsharp,
+            (
+                Option("sigma", "Gaussian sigma of the mask (default: best of a few)", float),
+                Option("truncate", "tap radius in sigmas", float),
+            ),
+            _table_unsharp,
+        ),
+    ],
+)

@@ -10,7 +10,7 @@ import numpy as np
 from .problem import Problem
 
 if TYPE_CHECKING:
-    from ..filters import DeconvFilter
+    from .filter import DeconvFilter
 
 __all__ = ["diagnose"]
 
@@ -36,27 +36,23 @@ def diagnose(filt: DeconvFilter) -> dict[str, float]:
     """
     problem = Problem.build(filt.psf, filt.noise, filt.prior, nodes=DIAGNOSTIC_NODES)
     quad = problem.quad
-    response = filt.response(quad.wx, quad.wy)
+    response = filt.response(quad.wy, quad.wx)
     target = problem.wiener
     band = problem.spectrum * np.abs(problem.otf) ** 2 >= problem.noise**2
     q_band = quad.q * band
     deviation = np.abs(response - target.real)
     rms = math.sqrt(float((q_band * deviation**2).sum() / q_band.sum()))
     w = np.linspace(0.0, np.pi, PEAK_GRID)
-    peak = float(np.abs(filt.response(w[None, :], w[:, None])).max())
-    blurred = problem.error(np.ones_like(problem.otf))
-    fitted = problem.error(response)
-    optimum = problem.error(target)
-    gain = 10 * math.log10(blurred / fitted)
-    gain_wiener = 10 * math.log10(blurred / optimum)
+    peak = float(np.abs(filt.response(w[:, None], w[None, :])).max())
+    gain, gain_wiener = problem.gains_db(response)
     return {
         "response_rms_error": rms,
         "response_max_error": float(deviation[band].max()),
         "white_noise_gain": float((filt.kernel() ** 2).sum()),
         "peak_gain": peak,
-        "expected_mse": fitted,
-        "expected_mse_blurred": blurred,
-        "expected_mse_wiener": optimum,
+        "expected_mse": problem.error(response),
+        "expected_mse_blurred": problem.error(np.ones_like(problem.otf)),
+        "expected_mse_wiener": problem.error(target),
         "mse_gain_db": gain,
         "wiener_gain_db": gain_wiener,
         "capture": gain / gain_wiener if gain_wiener > 0 else 1.0,

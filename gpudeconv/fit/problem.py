@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..wiener import wiener_response
+from ..psf import quadrant_symmetric
+from ..spectra import psf_response, signal_spectrum, wiener_response
 from .quadrature import Quadrature, quadrature
-from .targets import psf_response, quadrant_symmetric, signal_spectrum
 
 __all__ = ["Problem", "psf_sigmas"]
 
@@ -45,6 +46,14 @@ class Problem:
         residual = np.abs(response * self.otf - 1.0) ** 2
         power = np.abs(response) ** 2
         return float(np.sum(self.quad.q * (self.spectrum * residual + self.noise**2 * power)))
+
+    def gains_db(self, response: np.ndarray) -> tuple[float, float]:
+        """Expected gain in dB over the blurred input of ``response`` and of the Wiener filter."""
+        blurred = self.error(np.ones_like(self.otf))
+        return (
+            10 * math.log10(blurred / self.error(response)),
+            10 * math.log10(blurred / self.error(self.wiener)),
+        )
 
 
 def psf_sigmas(psf: np.ndarray) -> tuple[float, float]:

@@ -6,6 +6,7 @@ changes only the weights: no new filters, no recompilation.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from dataclasses import dataclass
@@ -15,52 +16,33 @@ from typing import Any
 import numpy as np
 
 from .._validate import check_choice, check_real
-from ..filters import DeconvFilter
+from ..errors import InvalidArgumentError, InvalidTypeError
 from ..psf import gaussian
-from .bases import Basis, atrous_basis, default_sigmas, gauss_lap_basis, unsharp_basis
-from .core import fit
+from ..spectra import total_noise
+from .bases import BASES, TableGrid
+from .filter import DeconvFilter
 from .objectives import OBJECTIVES, least_squares_target
 from .problem import Problem
 from .solve import solve_weighted
-from .targets import total_noise
 
 __all__ = ["FilterTable"]
 
 TABLE_SCHEMA = "gpudeconv.filter-table"
 TABLE_VERSION = 1
-TABLE_BASES = ("gauss-lap", "atrous", "unsharp")
+#: Bases whose terms do not depend on the fit: one set of terms serves every cell.
+TABLE_BASES = BASES.names_where(lambda b: b.tabulable)
 FAMILIES = ("gaussian",)
 
 
 def _axis(name: str, values: Any) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64).ravel()
     if a.size == 0:
-        raise ValueError(f"{name} is empty; give at least one grid value")
+        raise InvalidArgumentError(f"{name} is empty; give at least one grid value")
     if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or Inf")
+        raise InvalidArgumentError(f"{name} contains NaN or Inf")
     if a.size > 1 and np.any(np.diff(a) <= 0):
-        raise ValueError(f"{name} must be strictly increasing; got {a.tolist()}")
+        raise InvalidArgumentError(f"{name} must be strictly increasing; got {a.tolist()}")
     return a
-
-
-def _table_basis(
-    basis: str, sigmas: np.ndarray, noises: np.ndarray, prior: str, options: dict[str, Any]
-) -> Basis:
-    middle = float(np.sqrt(sigmas[0] * sigmas[-1]))  # the table's geometric middle blur
-    if basis == "gauss-lap":
-        ladder = options.pop("basis_sigmas", None)
-        if ladder is None:  # one ladder for the whole table, sized to its middle blur
-            ladder = default_sigmas(middle, options.pop("count", 5))
-        truncate = options.pop("truncate", "auto")
-        if truncate == "auto":  # what the middle cell's own fit prefers
-            noise = float(noises[len(noises) // 2])
-            truncate = fit(
-                gaussian(middle), noise=noise, prior=prior, sigmas=list(ladder)
-            ).basis_params["truncate"]
-        return gauss_lap_basis(list(ladder), truncate=truncate)
-    if basis == "atrous":
-        return atrous_basis(options.pop("levels", 2))
-    return unsharp_basis(options.pop("sigma", middle))
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,17 +91,25 @@ class FilterTable:
             geometric middle of ``sigmas``), ``levels=`` (atrous), ``sigma=`` (unsharp).
         """
         check_choice("family", family, FAMILIES)
-        check_choice("basis", basis, TABLE_BASES)
+        spec = BASES[BASES.check(basis, allowed=TABLE_BASES)]
         check_choice("objective", objective, OBJECTIVES)
         sigmas = _axis("sigmas", sigmas)
         noises = _axis("noises", noises)
         for s in sigmas:
             check_real("sigmas", s, positive=True)
         totals = [total_noise(n, quantization_bits) for n in noises]
-        options = dict(basis_options)
-        table_basis = _table_basis(basis, sigmas, noises, prior, options)
-        if options:
-            raise TypeError(f"unexpected basis options for {basis!r}: {sorted(options)}")
+        known = tuple(
+            p.name
+            for p in inspect.signature(spec.table).parameters.values()
+            if p.kind is p.KEYWORD_ONLY
+        )
+        unknown = sorted(set(basis_options) - set(known))
+        if unknown:
+            raise InvalidTypeError(
+                f"a table of basis {basis!r} does not take the options {unknown}; "
+                f"its options are {known}"
+            )
+        table_basis = spec.table(TableGrid(sigmas, noises, prior), **basis_options)
         coefficients = np.empty((sigmas.size, noises.size, table_basis.size))
         bands = None
         for i, sigma in enumerate(sigmas):
@@ -150,7 +140,7 @@ class FilterTable:
     def _locate(self, name: str, grid: np.ndarray, value: float) -> tuple[int, int, float]:
         value = check_real(name, value)
         if not grid[0] <= value <= grid[-1]:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{name}={value} is outside the table's grid "
                 f"[{grid[0]}, {grid[-1]}]; refit the table to cover it"
             )
@@ -220,7 +210,7 @@ class FilterTable:
             }
             path.write_text(json.dumps(doc))
         else:
-            raise ValueError(f"table file must end in .npz or .json; got {str(path)!r}")
+            raise InvalidArgumentError(f"table file must end in .npz or .json; got {str(path)!r}")
         return path
 
     @classmethod
@@ -228,7 +218,7 @@ class FilterTable:
         """Read a table written by :meth:`save`, validating every field."""
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"table file {str(path)!r} does not exist")
+            raise InvalidArgumentError(f"table file {str(path)!r} does not exist")
         try:
             if path.suffix == ".npz":
                 with np.load(path, allow_pickle=False) as data:
@@ -242,15 +232,17 @@ class FilterTable:
                     for k in ("sigmas", "noises", "coefficients", "weights")
                 }
             else:
-                raise ValueError(f"table file must end in .npz or .json; got {str(path)!r}")
+                raise InvalidArgumentError(
+                    f"table file must end in .npz or .json; got {str(path)!r}"
+                )
         except (KeyError, OSError, json.JSONDecodeError, TypeError) as exc:
-            raise ValueError(f"cannot read filter table {str(path)!r}: {exc!r}") from None
+            raise InvalidArgumentError(f"cannot read filter table {str(path)!r}: {exc!r}") from None
         return cls._from_parts(meta, arrays)
 
     @classmethod
     def _from_parts(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilterTable:
         if meta.get("schema") != TABLE_SCHEMA or meta.get("version") != TABLE_VERSION:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"not a gpudeconv filter table (schema {meta.get('schema')!r}, "
                 f"version {meta.get('version')!r}); expected {TABLE_SCHEMA!r} "
                 f"v{TABLE_VERSION}"
@@ -264,13 +256,13 @@ class FilterTable:
             or weights.shape != (sigmas.size, noises.size, len(terms))
             or coefficients.ndim != 3
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "filter table arrays do not match its grid and terms: "
                 f"coefficients {coefficients.shape}, weights {weights.shape}, "
                 f"grid {(sigmas.size, noises.size)}, {len(terms)} terms"
             )
         if not (np.isfinite(coefficients).all() and np.isfinite(weights).all()):
-            raise ValueError("filter table contains NaN or Inf weights")
+            raise InvalidArgumentError("filter table contains NaN or Inf weights")
         bits = meta.get("quantization_bits")
         template = DeconvFilter(
             meta["basis"],

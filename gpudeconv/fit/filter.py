@@ -1,9 +1,11 @@
-"""``DeconvFilter``: fitted coefficients plus the plan that applies them.
+"""``DeconvFilter``: what the fitter produces — coefficients, weights and separable terms.
 
 A filter is a weighted sum of separable terms, ``F x = Σ_j w_j (ky_j ⊗ kx_j) x``: for the
 Gaussian–Laplacian basis the terms are Gaussians (``G_0 = δ``), for à-trous the cumulative
 comb low-passes, for a FIR one separable pair or a few SVD terms. Only the weights depend
-on the blur, so per-frame code keeps the terms and swaps weights.
+on the blur, so per-frame code keeps the terms and swaps weights. How a backend applies
+them is :class:`gpudeconv.backends.plan.FilterPlan`; the float64 definition of applying
+one is :func:`gpudeconv.reference.apply_reference`.
 """
 
 from __future__ import annotations
@@ -15,35 +17,16 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import scipy.ndimage as ndi
 
-from ._validate import check_choice, image_array, to_float
+from ..errors import InvalidArgumentError
+from ..spectra import terms_response
+from .bases import BASES
+from .diagnostics import diagnose
 
-__all__ = [
-    "SCHEMA",
-    "SCHEMA_VERSION",
-    "DeconvFilter",
-    "apply_reference",
-    "dense_kernel",
-    "taps_response",
-]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "DeconvFilter", "dense_kernel"]
 
 SCHEMA = "gpudeconv.filter"
 SCHEMA_VERSION = 1
-BOUNDARIES = ("reflect", "clamp")
-_NDI_MODE = {"reflect": "reflect", "clamp": "nearest"}
-
-
-def taps_response(taps: np.ndarray, w: Any) -> Any:
-    """Frequency response of symmetric 1-D taps (odd length, centred) at ``w`` rad/pixel.
-
-    ``t_0 + 2 Σ_k t_k cos(k w)``: real because the taps are symmetric.
-    """
-    taps = np.asarray(taps, dtype=np.float64)
-    r = taps.size // 2
-    w = np.asarray(w, dtype=np.float64)
-    k = np.arange(1, r + 1, dtype=np.float64)
-    return taps[r] + 2.0 * np.cos(w[..., None] * k) @ taps[r + 1 :]
 
 
 def dense_kernel(weights: Any, taps_y: Any, taps_x: Any) -> np.ndarray:
@@ -104,23 +87,33 @@ class DeconvFilter:
         object.__setattr__(self, "psf", _frozen(self.psf))
         object.__setattr__(self, "terms", tuple((_frozen(y), _frozen(x)) for y, x in self.terms))
         if len(self.terms) != self.weights.size:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"weights has {self.weights.size} entries but there are {len(self.terms)} terms"
             )
         for ky, kx in self.terms:
             for taps in (ky, kx):
                 if taps.ndim != 1 or taps.size % 2 == 0:
-                    raise ValueError(f"term taps must be 1-D of odd length; got {taps.shape}")
+                    raise InvalidArgumentError(
+                        f"term taps must be 1-D of odd length; got {taps.shape}"
+                    )
 
     # ------------------------------------------------------------------ evaluation
-    def response(self, wx: Any, wy: Any) -> np.ndarray:
-        """Frequency response ``F(wx, wy)`` (real, zero phase); arrays broadcast."""
-        wx = np.asarray(wx, dtype=np.float64)
-        wy = np.asarray(wy, dtype=np.float64)
-        total = np.zeros(np.broadcast_shapes(wx.shape, wy.shape))
-        for w, (ky, kx) in zip(self.weights, self.terms, strict=True):
-            total = total + w * taps_response(ky, wy) * taps_response(kx, wx)
-        return total
+    def response(self, wy: Any, wx: Any) -> np.ndarray:
+        """Frequency response ``F(wy, wx)`` (real, zero phase); arrays broadcast.
+
+        Rows first, as everywhere in :mod:`gpudeconv.spectra`.
+        """
+        return terms_response(self.weights, self.terms, wy, wx)
+
+    @property
+    def dc_gain(self) -> float:
+        """``F(0)``: what a constant image is multiplied by (1 for every fitted basis)."""
+        return float(
+            sum(
+                w * ky.sum() * kx.sum()
+                for w, (ky, kx) in zip(self.weights, self.terms, strict=True)
+            )
+        )
 
     @property
     def radius(self) -> tuple[int, int]:
@@ -138,9 +131,7 @@ class DeconvFilter:
 
     @cached_property
     def diagnostics(self) -> dict[str, float]:
-        """Fit quality against the Wiener target; computed on first use (see ``fit``)."""
-        from .fit.diagnostics import diagnose
-
+        """Fit quality against the Wiener target; computed on first use (see ``diagnose``)."""
         return diagnose(self)
 
     # ------------------------------------------------------------------ serialisation
@@ -168,13 +159,15 @@ class DeconvFilter:
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, TypeError) as exc:
-            raise ValueError(f"filter JSON is not valid JSON: {exc}") from None
+            raise InvalidArgumentError(f"filter JSON is not valid JSON: {exc}") from None
         if not isinstance(doc, dict):
-            raise ValueError("filter JSON must be an object")
+            raise InvalidArgumentError("filter JSON must be an object")
         if doc.get("schema") != SCHEMA:
-            raise ValueError(f"filter JSON schema is {doc.get('schema')!r}; expected {SCHEMA!r}")
+            raise InvalidArgumentError(
+                f"filter JSON schema is {doc.get('schema')!r}; expected {SCHEMA!r}"
+            )
         if doc.get("version") != SCHEMA_VERSION:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"filter JSON version {doc.get('version')!r} is not supported; "
                 f"this gpudeconv reads version {SCHEMA_VERSION}"
             )
@@ -191,23 +184,23 @@ class DeconvFilter:
         )
         missing = [k for k in required if k not in doc]
         if missing:
-            raise ValueError(f"filter JSON is missing fields {missing}")
-        check_choice("basis", doc["basis"], ("gauss-lap", "atrous", "fir", "unsharp"))
+            raise InvalidArgumentError(f"filter JSON is missing fields {missing}")
+        BASES.check(doc["basis"])
         try:
             terms = tuple(
                 (_finite_vector(t["y"], "terms.y"), _finite_vector(t["x"], "terms.x"))
                 for t in doc["terms"]
             )
         except (TypeError, KeyError):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "filter JSON field 'terms' must be a list of {'y': [...], 'x': [...]}"
             ) from None
         noise = doc["noise"]
         if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"filter JSON field 'noise' must be a finite number >= 0; got {noise!r}"
             )
-        from .psf import from_array
+        from ..psf import from_array
 
         return cls(
             basis=doc["basis"],
@@ -263,35 +256,11 @@ def _finite_vector(values: Any, name: str) -> np.ndarray:
     try:
         a = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"filter JSON field {name!r} must be a list of numbers") from None
+        raise InvalidArgumentError(
+            f"filter JSON field {name!r} must be a list of numbers"
+        ) from None
     if a.ndim != 1 or a.size == 0 or not np.isfinite(a).all():
-        raise ValueError(f"filter JSON field {name!r} must be a non-empty list of finite numbers")
+        raise InvalidArgumentError(
+            f"filter JSON field {name!r} must be a non-empty list of finite numbers"
+        )
     return a
-
-
-def apply_reference(
-    image: np.ndarray, filt: DeconvFilter, *, boundary: str = "reflect"
-) -> np.ndarray:
-    """Apply a filter in float64, term by term (the reference fast paths are tested against).
-
-    Parameters
-    ----------
-    image : (H, W) or (H, W, C) ndarray
-        Float image, or uint8/uint16 (scaled to [0, 1]); filtered per channel as given
-        (no colour transfer).
-    filt : DeconvFilter
-    boundary : {'reflect', 'clamp'}
-        OpenCV ``BORDER_REFLECT`` or ``BORDER_REPLICATE``.
-
-    Returns
-    -------
-    out : ndarray of float64, same shape
-    """
-    data = to_float(image_array("image", image)).astype(np.float64)
-    mode = _NDI_MODE[check_choice("boundary", boundary, BOUNDARIES)]
-    out = np.zeros_like(data)
-    for w, (ky, kx) in zip(filt.weights, filt.terms, strict=True):
-        # Symmetric taps: correlation equals convolution.
-        term = ndi.correlate1d(data, ky, axis=0, mode=mode)
-        out += w * ndi.correlate1d(term, kx, axis=1, mode=mode)
-    return out

@@ -1,0 +1,158 @@
+"""The contract between :class:`~gpudeconv.Pipeline` and the engines that restore frames.
+
+A backend is built for one :class:`~gpudeconv.frames.FrameSpec` and one filter's terms;
+the pipeline validates every frame (shape, dtype, finiteness, ``out`` rules) *before* it
+reaches the backend, so a backend may assume valid input and raise only for conditions it
+alone can see (a device that fails, a filter too large for its shared memory). The same
+bad input therefore raises the same error on every backend (a test checks this).
+
+Numerics every backend keeps (tests hold each to the float64 reference):
+
+- weights are applied through one :class:`~gpudeconv.backends.plan.FilterPlan`: rounded
+  taps with their DC sums corrected, and ``F(0)`` from ``FilterPlan.dc_gain``;
+- values are centred before filtering (a per-frame or per-tile level is subtracted and
+  ``F(0)`` times it added back), so a constant frame comes back unchanged to float32
+  rounding (≤ 2 ulp) and float32 rounding scales with local contrast, not brightness.
+
+Concurrency: a backend may be called from several threads at once (each call is
+independent; weight changes apply to calls that start after them). ``submit``/``result``
+form one FIFO per backend: use them from one thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..fit.filter import DeconvFilter
+from ..frames import FrameSpec
+
+__all__ = ["Backend", "Runtime", "Stream"]
+
+
+class Backend(Protocol):
+    """A frame engine (``cpu``, ``cuda``, ``cuda-sim``)."""
+
+    #: Registry name of the backend.
+    name: str
+    #: What it was built for.
+    spec: FrameSpec
+
+    def set_filter(self, filt: DeconvFilter) -> bool:
+        """Use ``filt`` from the next frame on; False when its terms differ (a re-plan)."""
+        ...
+
+    def set_weights(self, weights: np.ndarray) -> None:
+        """New per-term weights for the same terms: no allocation, no recompilation."""
+        ...
+
+    def view(self, frame: Any) -> Any:
+        """The array the backend works on for ``frame`` (a CuPy view of a GPU tensor)."""
+        ...
+
+    def empty_like(self, frame: Any) -> Any:
+        """A new output array of the input's kind (host for host, device for device)."""
+        ...
+
+    def all_finite(self, frame: Any) -> bool:
+        """Whether a float frame holds only finite values (on its own device)."""
+        ...
+
+    def __call__(self, frame: Any, out: Any) -> None:
+        """Restore a validated ``frame`` into ``out`` (same shape and dtype; not aliased)."""
+        ...
+
+    def submit(self, frame: np.ndarray) -> None:
+        """Start restoring a host frame (FIFO with :meth:`result`)."""
+        ...
+
+    def result(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The oldest submitted frame's result; ``InvalidArgumentError`` if none is pending."""
+        ...
+
+    @property
+    def in_flight(self) -> int:
+        """Frames submitted and not yet collected."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the backend does for this spec and filter: strategy, kernel, buffers, re-plans."""
+        ...
+
+
+class Stream(Protocol):
+    """A queue of device work (a CUDA stream, or the emulator's stand-in)."""
+
+    def __enter__(self) -> Stream: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def synchronize(self) -> None:
+        """Wait until everything queued so far has run."""
+        ...
+
+    def record(self) -> Any:
+        """An event that completes when the work queued so far has run (``.synchronize()``)."""
+        ...
+
+
+class Runtime(Protocol):
+    """Where the CUDA backend's memory and kernels live: a GPU (CuPy) or the emulator.
+
+    The CUDA backend's Python is written against this interface only, so the same lines
+    run on a GPU (:class:`~gpudeconv.backends.cuda.CupyRuntime`) and in CI on the g++
+    emulation (:class:`~gpudeconv.backends.cuda.SimRuntime`).
+    """
+
+    name: str
+    #: Array module of device memory (``cupy``, or ``numpy`` on the emulator).
+    xp: Any
+
+    def function(self, kernel_name: str) -> Any:
+        """The compiled kernel, callable as ``f(grid, block, args, shared_mem=, stream=)``."""
+        ...
+
+    def max_shared_bytes(self) -> int:
+        """Dynamic shared memory a block may use on this device."""
+        ...
+
+    def is_device_array(self, a: Any) -> bool:
+        """True for arrays in device memory (CuPy, CUDA array interface, CUDA DLPack)."""
+        ...
+
+    def view(self, a: Any) -> Any:
+        """A device-array view of a device tensor (no copy); host arrays unchanged."""
+        ...
+
+    def as_device(self, a: Any) -> Any:
+        """A C-contiguous device array of a device array (a copy only if strided)."""
+        ...
+
+    def like_input(self, result: Any, template: Any) -> Any:
+        """``result`` as the same kind of array as ``template`` (torch in, torch out)."""
+        ...
+
+    def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Page-locked host memory (plain memory on the emulator)."""
+        ...
+
+    def stream(self) -> Stream:
+        """A new stream that does not synchronise with the default stream."""
+        ...
+
+    def current_stream(self) -> Stream:
+        """The stream device work is queued on when none is given (the caller's)."""
+        ...
+
+    def upload(self, host: np.ndarray, device: Any, stream: Stream) -> None:
+        """Queue a host → device copy on ``stream``."""
+        ...
+
+    def download(self, device: Any, host: np.ndarray, stream: Stream) -> None:
+        """Queue a device → host copy on ``stream`` (asynchronous: wait on an event)."""
+        ...
+
+    def synchronize(self) -> None:
+        """Wait for all work on the device (before buffers in use are replaced)."""
+        ...

@@ -1,0 +1,172 @@
+"""Restoration methods of the apps (``deblur``, ``live``): a fitted basis, Wiener, or off.
+
+:data:`METHODS` is the registry the command line, the live viewer's trackbar and the file
+restorer read: every fitted basis of :data:`gpudeconv.fit.BASES`, the FFT Wiener
+reference, and ``off``. Two restorers build on it:
+
+- :class:`PsfRestorer` — one known PSF of any shape, fitted once (files);
+- :class:`SliderRestorer` — a Gaussian blur whose σ and noise change per frame through a
+  :class:`~gpudeconv.FilterTable` (weights only), switching methods without stalls.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import psf as _psf
+from ._registry import Registry
+from .errors import FitQualityWarning, InvalidArgumentError
+from .fit import BASES, DeconvFilter, FilterTable, fit
+from .frames import FrameSpec
+from .pipeline import Pipeline
+from .reference import wiener_frame
+from .spectra import total_noise
+
+__all__ = ["FILE_METHODS", "METHODS", "SLIDER_METHODS", "Method", "PsfRestorer", "SliderRestorer"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to restore a frame."""
+
+    name: str
+    help: str
+    #: The fitted basis, or None for the methods that fit nothing.
+    basis: str | None = None
+
+    @property
+    def tabulable(self) -> bool:
+        """Whether a slider can drive it (weights from a table, or no fit at all)."""
+        return self.basis is None or BASES[self.basis].tabulable
+
+
+METHODS: Registry[Method] = Registry(
+    "method",
+    [
+        *(Method(b.name, f"fitted filter: {b.help}", b.name) for b in BASES),
+        Method("wiener", "the FFT Wiener reference (exact for the model, slower)"),
+        Method("off", "no restoration (to compare with the input)"),
+    ],
+)
+#: What ``gpudeconv deblur`` offers: every method that restores.
+FILE_METHODS = METHODS.names_where(lambda m: m.name != "off")
+#: What the live viewer's method trackbar offers.
+SLIDER_METHODS = METHODS.names_where(lambda m: m.tabulable)
+
+Frames = Iterable[np.ndarray]
+
+
+class PsfRestorer:
+    """Restores frames of one spec blurred by one known PSF, with one method.
+
+    Integer frames add their quantisation noise to ``noise`` (``spec.quantization_bits``).
+    """
+
+    def __init__(
+        self, method: str, kernel: np.ndarray, noise: float, spec: FrameSpec, backend: str = "auto"
+    ) -> None:
+        entry = METHODS[METHODS.check(method, allowed=FILE_METHODS)]
+        self.method = entry.name
+        self.kernel = _psf.from_array(kernel)
+        self.spec = spec
+        self.filter: DeconvFilter | None = None
+        self.pipeline: Pipeline | None = None
+        if entry.basis is None:  # wiener
+            self._total = total_noise(noise, spec.quantization_bits)
+        else:
+            self.filter = fit(
+                self.kernel,
+                noise=noise,
+                basis=entry.basis,
+                quantization_bits=spec.quantization_bits,
+            )
+            self.pipeline = Pipeline(
+                self.filter, shape=spec.shape, dtype=spec.dtype, backend=backend, **spec.options
+            )
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Restore one frame."""
+        if self.pipeline is not None:
+            return self.pipeline(frame)
+        return wiener_frame(frame, self.kernel, self._total, self.spec)
+
+    def stream(self, frames: Frames) -> Iterator[np.ndarray]:
+        """Restore frames in order (two in flight on a GPU)."""
+        if self.pipeline is not None:
+            return self.pipeline.stream(frames)
+        return map(self, frames)
+
+
+class SliderRestorer:
+    """Restores frames with a method and a Gaussian blur that may change every frame.
+
+    Fitted methods go through a :class:`~gpudeconv.FilterTable` over ``sigma_range`` ×
+    ``noise_range`` (built once per method), so a change is a weight lookup; pipelines
+    are kept per (method, frame spec, backend).
+    """
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        *,
+        sigma_range: tuple[float, float] = (0.3, 3.0),
+        noise_range: tuple[float, float] = (0.0, 0.05),
+    ) -> None:
+        self.backend = backend
+        self.sigma_range = sigma_range
+        self.noise_range = noise_range
+        self._tables: dict[str, FilterTable] = {}
+        self._pipes: dict[tuple[Any, ...], Pipeline] = {}
+
+    def table(self, method: str) -> FilterTable:
+        """The (cached) table of a fitted method."""
+        basis = METHODS[method].basis
+        if basis is None:
+            raise InvalidArgumentError(f"method {method!r} fits no filter")
+        if basis not in self._tables:
+            with warnings.catch_warnings():  # one-term bases are poor at large σ: expected
+                warnings.simplefilter("ignore", FitQualityWarning)
+                self._tables[basis] = FilterTable.fit(
+                    sigmas=np.linspace(*self.sigma_range, 28),
+                    noises=np.linspace(*self.noise_range, 11),
+                    basis=basis,
+                    quantization_bits=8,
+                )
+        return self._tables[basis]
+
+    def pipeline(self, method: str, spec: FrameSpec) -> Pipeline:
+        """The (cached) pipeline of a method and frame spec; a new spec builds a new one."""
+        key = (method, spec, self.backend)
+        if key not in self._pipes:
+            self._pipes[key] = Pipeline(
+                self.table(method),
+                shape=spec.shape,
+                dtype=spec.dtype,
+                backend=self.backend,
+                **spec.options,
+            )
+        return self._pipes[key]
+
+    def restore(
+        self, frame: np.ndarray, method: str, sigma: float, noise: float, spec: FrameSpec
+    ) -> np.ndarray:
+        """Restore one frame with the current slider values."""
+        entry = METHODS[METHODS.check(method, allowed=SLIDER_METHODS)]
+        if entry.name == "off":
+            return frame
+        if entry.basis is None:  # wiener
+            total = total_noise(noise, spec.quantization_bits)
+            return wiener_frame(frame, _psf.gaussian(sigma), total, spec)
+        pipe = self.pipeline(entry.name, spec)
+        pipe.set_blur(sigma, noise)
+        return pipe(frame)
+
+    def backend_name(self, spec: FrameSpec) -> str:
+        """The backend a pipeline of this spec runs on (after 'auto' chose)."""
+        fitted = next(m for m in SLIDER_METHODS if METHODS[m].basis is not None)
+        return self.pipeline(fitted, spec).backend
