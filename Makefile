@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo bench bench-quick bench-gpu lint clean
+.PHONY: test demo bench bench-quick bench-gpu gpu-check lint clean
 
 # CuPy wheel for bench-gpu: cuda12 or cuda13, matching the machine's driver.
 CUDA_EXTRA ?= cuda12
@@ -44,6 +44,12 @@ bench-quick: $(VENV)/.installed-bench
 bench-gpu: $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[bench,$(CUDA_EXTRA)]'
 	$(PY) -m bench.gpu
+
+# The first minutes on a GPU: every cuda test, then bench.gpu --quick, results in
+# bench/results/gpu-<host>-<date>.json|md. Uses this Python if it has CuPy, else .venv.
+# No device: one line and a non-zero exit. GPU_CHECK_ARGS="--copy-to $$OUT" copies results.
+gpu-check:
+	$(PYTHON) bench/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

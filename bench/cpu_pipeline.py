@@ -6,6 +6,10 @@ RGB and luma-only) and by ``gpudeconv.wiener`` on the same frame, in the same ru
 warm-up; the methods are timed round-robin (each round runs every method once), so machine
 noise falls on all alike; medians over rounds. Ratios are Wiener time / pipeline time.
 
+A second group per size restores a float32 grey frame and times, beside it, one
+``cv2.filter2D`` call with the filter's own dense kernel (checked equal first): the
+engine must never be slower than that single OpenCV call (issue 10).
+
 Run: ``python -m bench.cpu_pipeline [--quick] [--out bench/results]``.
 """
 
@@ -15,12 +19,14 @@ import argparse
 
 import numpy as np
 
+from bench.peers import filter2d_peer
 from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import Pipeline, fit, psf, wiener
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
 #: The issue's targets at 1080p: (fps, ratio to the FFT Wiener filter).
 TARGETS = {"gauss-lap": (30, 3.0), "atrous": (60, 6.0)}
+PEER = "cv2.filter2D"
 
 
 def run(sizes: dict[str, tuple[int, int]], repeats: int) -> list[dict]:
@@ -45,6 +51,7 @@ def run(sizes: dict[str, tuple[int, int]], repeats: int) -> list[dict]:
             rows.append(
                 {
                     "size": label,
+                    "format": "uint8 BGR",
                     "method": method,
                     "luma_only": luma,
                     **timing,
@@ -52,20 +59,56 @@ def run(sizes: dict[str, tuple[int, int]], repeats: int) -> list[dict]:
                     "speedup": reference / timing["median_ms"],
                 }
             )
+        rows += _float_rows(label, rng.random((h, w), dtype=np.float32), filters, repeats)
+    return rows
+
+
+def _float_rows(label: str, frame: np.ndarray, filters: dict, repeats: int) -> list[dict]:
+    """A float32 grey frame: each pipeline beside one cv2.filter2D call of its own kernel."""
+    out = np.empty_like(frame)
+    calls = {}
+    for basis, filt in filters.items():
+        for checked in (True, False):
+            pipe = Pipeline(
+                filt, shape=frame.shape, dtype=frame.dtype, backend="cpu", check_finite=checked
+            )
+            name = basis if checked else f"{basis}, check_finite=False"
+            calls[name] = lambda p=pipe, f=frame, o=out: p(f, out=o)
+        calls[f"{PEER} ({basis} kernel)"], _ = filter2d_peer(filt, frame, np.empty_like(frame))
+    timings = measure_interleaved(calls, repeats=repeats)
+    rows = []
+    for name, timing in timings.items():
+        basis = name.split(",")[0].removeprefix(f"{PEER} (").removesuffix(" kernel)")
+        peer = timings[f"{PEER} ({basis} kernel)"]["median_ms"]
+        rows.append(
+            {
+                "size": label,
+                "format": "float32 grey",
+                "method": name,
+                "luma_only": False,
+                **timing,
+                "fps": 1e3 / timing["median_ms"],
+                "vs_filter2d": timing["median_ms"] / peer,
+            }
+        )
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
     """Table of ms (median, IQR), fps and speed-up over the FFT reference."""
     lines = [
-        "| size | method | luma only | ms (median) | IQR ms | fps | × FFT Wiener |",
-        "|---|---|---|---|---|---|---|",
+        "| size | format | method | luma only | ms (median) | IQR ms | fps | × FFT Wiener "
+        "| ÷ one cv2.filter2D |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        speedup = f"{r['speedup']:.1f}" if "speedup" in r else ""
+        versus = f"{r['vs_filter2d']:.2f}" if "vs_filter2d" in r else ""
         lines.append(
-            f"| {r['size']} | {r['method']} | {'yes' if r['luma_only'] else 'no'} | "
+            f"| {r['size']} | {r['format']} | {r['method']} | "
+            f"{'yes' if r['luma_only'] else 'no'} | "
             f"{r['median_ms']:.1f} | {r['p25_ms']:.1f}–{r['p75_ms']:.1f} | "
-            f"{r['fps']:.0f} | {r['speedup']:.1f} |"
+            f"{r['fps']:.0f} | {speedup} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -74,6 +117,15 @@ def verdicts(rows: list[dict]) -> list[str]:
     """The issue's 1080p targets, met or missed (losses printed next to wins)."""
     out = []
     for r in rows:
+        if r["format"] == "float32 grey" and not r["method"].startswith(PEER):
+            ok = r["vs_filter2d"] <= 1.0
+            out.append(
+                f"{'MET ' if ok else 'MISS'} {r['size']} float32 grey {r['method']}: "
+                f"{r['vs_filter2d']:.2f}x the time of one cv2.filter2D with its kernel "
+                "(target <= 1.0)"
+            )
+        if r["format"] != "uint8 BGR":
+            continue
         if r["size"] == "1080p" and r["method"] in TARGETS and not r["luma_only"]:
             fps, ratio = TARGETS[r["method"]]
             ok = r["fps"] >= fps and r["speedup"] >= ratio

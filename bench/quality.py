@@ -5,7 +5,7 @@ with reflect boundaries; white noise, then 8-bit quantisation; PSNR over the int
 (a 16-pixel border excluded). Filters are fitted for the blur, the noise and the 8-bit
 rounding (``quantization_bits=8``); the FFT Wiener reference gets the same total noise and
 the same natural-image prior. Fitted filters are applied in float64
-(``gpudeconv.filters.apply_reference``), so the numbers measure the filters, not a backend.
+(``gpudeconv.reference.apply_reference``), so the numbers measure the filters, not a backend.
 
 Run ``python -m bench.quality [--quick] [--out bench/results]``; writes ``quality.json`` and
 ``quality.md`` and prints the Markdown table with the issue's targets checked per cell.
@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bench.images import QUALITY_IMAGES, grey_photo
+from bench.peers import polyblur_status
 from bench.timing import write_results
 from gpudeconv import degrade, metrics, psf, wiener
 from gpudeconv.fit import FitQualityWarning, fit
@@ -130,16 +131,8 @@ def run(
         "images": list(images),
         "cells": cells,
         "peers": list(PEERS) if peers else [],
-        "polyblur": _polyblur_status(),
+        "polyblur": polyblur_status(),
     }
-
-
-def _polyblur_status() -> str:
-    try:
-        import polyblur  # noqa: F401
-    except ImportError:
-        return "not installed (optional: pip install polyblur torch)"
-    return "installed, not wired in yet"
 
 
 def check_targets(result: dict) -> list[str]:

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage as ndi
 
+from bench.peers import EQUAL_TOL, filter2d_peer, polyblur_status
 from bench.timing import machine, measure_interleaved, write_results
 from gpudeconv import FitQualityWarning, Pipeline, fit, psf, wiener
 from gpudeconv.backends import cuda_unavailable_reason
@@ -48,8 +49,9 @@ FORMATS = {
     "float32 RGB": (np.float32, 3),
 }
 OURS = ("gauss-lap", "atrous", "fir", "unsharp")
+FILTER2D = "cv2.filter2D"
+UNCHECKED = "gauss-lap, check_finite=False"
 SIGMA, NOISE = 1.0, 0.002
-EQUAL_TOL = 1e-4  # float32 peers against our float32 output
 SLOW_PEER_MAX_PIXELS = 1280 * 720
 #: Frames cycled for the cold-cache row: more bytes than the last-level cache holds.
 ROTATING = 8
@@ -75,25 +77,21 @@ def _peers(
     """Peer callables for a float32 frame, checked against ours; and notes per peer."""
     notes: dict[str, str] = {}
     calls: dict[str, Callable[[], Any]] = {}
+    for basis in OURS:  # the engine must never be slower than one OpenCV call
+        name = f"{FILTER2D} ({basis} kernel)"
+        calls[name], error = filter2d_peer(filters[basis], frame, np.empty_like(frame))
+        notes[name] = f"one call, the same filter as {basis} (max diff {error:.1e})"
     dense = filters["gauss-lap"].kernel().astype(np.float32)
     ours = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.float32, backend="cpu")(frame)
-    equivalent = {
-        "cv2.filter2D (dense kernel)": lambda: cv2.filter2D(
-            frame, cv2.CV_32F, dense, borderType=cv2.BORDER_REFLECT
-        ),
-        "scipy.ndimage.correlate": lambda: ndi.correlate(
-            frame, dense if frame.ndim == 2 else dense[..., None], mode="reflect"
-        ),
-    }
-    for name, call in equivalent.items():
-        error = float(np.abs(call() - ours).max())
-        if error > EQUAL_TOL:
-            raise RuntimeError(
-                f"peer {name} differs from gauss-lap by {error:.2e}: not "
-                "equivalent, refusing to time it"
-            )
-        calls[name] = call
-        notes[name] = f"same filter as gauss-lap (max diff {error:.1e})"
+
+    def correlate() -> np.ndarray:
+        return ndi.correlate(frame, dense if frame.ndim == 2 else dense[..., None], mode="reflect")
+
+    error = float(np.abs(correlate() - ours).max())
+    if error > EQUAL_TOL:
+        raise RuntimeError(f"peer scipy.ndimage.correlate differs from gauss-lap by {error:.2e}")
+    calls["scipy.ndimage.correlate"] = correlate
+    notes["scipy.ndimage.correlate"] = f"same filter as gauss-lap (max diff {error:.1e})"
     h, w = frame.shape[:2]
     otf = psf.otf(kernel, (h, w))[:, : w // 2 + 1]
     wy = 2 * np.pi * np.fft.fftfreq(h)[:, None]
@@ -165,6 +163,15 @@ def run(sizes: dict[str, tuple[int, int]], repeats: int) -> dict:
                 for basis, filt in filters.items():
                     pipe = Pipeline(filt, shape=frame.shape, dtype=frame.dtype, backend=backend)
                     calls[(basis, backend)] = lambda p=pipe, f=frame, o=out: p(f, out=o)
+            if frame.dtype == np.float32:  # what checking every frame for NaN/Inf costs
+                unchecked = Pipeline(
+                    filters["gauss-lap"],
+                    shape=frame.shape,
+                    dtype=frame.dtype,
+                    backend="cpu",
+                    check_finite=False,
+                )
+                calls[(UNCHECKED, "cpu")] = lambda p=unchecked, f=frame, o=out: p(f, out=o)
             # Hot rows reuse one frame (it stays in cache when it fits); this row cycles
             # through several, as a video does.
             cold = [_frame(rng, shape, fmt) for _ in range(ROTATING)]
@@ -208,16 +215,30 @@ def run(sizes: dict[str, tuple[int, int]], repeats: int) -> dict:
         "rows": rows,
         "peer_notes": notes,
         "not_installed": missing,
-        "polyblur": _polyblur_status(),
+        "polyblur": polyblur_status(),
+        "verdicts": verdicts(rows),
     }
 
 
-def _polyblur_status() -> str:
-    try:
-        import polyblur  # noqa: F401
-    except ImportError:
-        return "not installed (optional 'peers': pip install polyblur torch)"
-    return "installed (quality benchmark only)"
+def verdicts(rows: list[dict]) -> list[str]:
+    """The CPU pipeline against one cv2.filter2D call with the filter's own dense kernel.
+
+    Issue 10's target: never slower (ratio of medians in the same run ≤ 1.0).
+    """
+    out = []
+    by_key = {(r["size"], r["format"], r["method"], r["backend"]): r for r in rows}
+    for (size, fmt, method, backend), r in by_key.items():
+        basis = "gauss-lap" if method == UNCHECKED else method
+        peer = by_key.get((size, fmt, f"{FILTER2D} ({basis} kernel)", "cpu"))
+        if backend != "cpu" or peer is None or (method not in OURS and method != UNCHECKED):
+            continue
+        ratio = r["median_ms"] / peer["median_ms"]
+        out.append(
+            f"{'MET ' if ratio <= 1.0 else 'MISS'} {size} {fmt} {method}: "
+            f"{r['median_ms']:.2f} ms vs one cv2.filter2D {peer['median_ms']:.2f} ms "
+            f"(ratio {ratio:.2f}, target <= 1.0)"
+        )
+    return out
 
 
 def markdown(result: dict) -> str:
@@ -240,6 +261,7 @@ def markdown(result: dict) -> str:
         + "; ".join(f"{k}: {v}" for k, v in sorted(result["peer_notes"].items()))
     )
     lines.append(f"Polyblur: {result['polyblur']}.")
+    lines += ["", *result["verdicts"]]
     return "\n".join(lines)
 
 

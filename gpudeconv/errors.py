@@ -19,6 +19,7 @@ __all__ = [
     "GpudeconvError",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "NonFiniteFrameError",
     "warn",
 ]
 
@@ -33,6 +34,16 @@ class InvalidArgumentError(GpudeconvError, ValueError):
 
 class InvalidTypeError(GpudeconvError, TypeError):
     """A value of the wrong kind (a list where an array is needed, a float dtype for uint8)."""
+
+
+class NonFiniteFrameError(InvalidArgumentError):
+    """A float frame holds NaN or Inf (the same message on every backend)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "frame contains NaN or Inf; only finite values are allowed "
+            "(check_finite=False skips this check)"
+        )
 
 
 class BackendUnavailableError(InvalidArgumentError):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._validate import check_real, image_array
 from .backends import create_backend
-from .errors import InvalidArgumentError, InvalidTypeError
+from .errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from .fit import DeconvFilter, FilterTable, fit
 from .frames import FRAME_OPTIONS, FrameSpec
 
@@ -141,7 +141,7 @@ class Pipeline:
         out : ndarray
         """
         original = frame  # a tensor's result is a tensor: same kind out as in
-        frame = self._check(self._backend.view(frame))
+        frame = self.spec.check_frame(self._backend.view(frame))
         if out is None:
             result = self._backend.empty_like(original)
             out = self._backend.view(result)
@@ -159,16 +159,19 @@ class Pipeline:
                         "array"
                     )
                 frame = frame.copy()  # in place: the filter reads neighbours it overwrites
-        self._backend(frame, out)
+        # The backend checks finiteness itself (fused with its first pass where it can),
+        # before it writes anything to ``out``.
+        self._backend(frame, out, check_finite=self._checks_finite, like=original)
         return result
+
+    @property
+    def _checks_finite(self) -> bool:
+        return self.check_finite and self.spec.dtype.kind == "f"
 
     def _check(self, frame: Any) -> Any:
         frame = self.spec.check_frame(frame)
-        if self.check_finite and frame.dtype.kind == "f" and not self._backend.all_finite(frame):
-            raise InvalidArgumentError(
-                "frame contains NaN or Inf; only finite values are allowed "
-                "(check_finite=False skips this check)"
-            )
+        if self._checks_finite and not self._backend.all_finite(frame):
+            raise NonFiniteFrameError()
         return frame
 
     # ------------------------------------------------------------------ streaming

@@ -45,16 +45,23 @@ def test_cpu_pipeline_quick_writes_results(tmp_path):
     assert cpu_pipeline.main(["--quick", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "cpu_pipeline-quick.json").read_text())
     assert {"cpu", "cores", "opencv"} <= set(result["machine"])
-    methods = {(r["method"], r["luma_only"]) for r in result["rows"]}
+    methods = {(r["format"], r["method"], r["luma_only"]) for r in result["rows"]}
     assert methods == {
-        ("wiener (FFT)", False),
-        ("gauss-lap", False),
-        ("gauss-lap", True),
-        ("atrous", False),
-        ("atrous", True),
+        ("uint8 BGR", "wiener (FFT)", False),
+        ("uint8 BGR", "gauss-lap", False),
+        ("uint8 BGR", "gauss-lap", True),
+        ("uint8 BGR", "atrous", False),
+        ("uint8 BGR", "atrous", True),
+        *(
+            ("float32 grey", name, False)
+            for basis in ("gauss-lap", "atrous")
+            for name in (basis, f"{basis}, check_finite=False", f"cv2.filter2D ({basis} kernel)")
+        ),
     }
     for row in result["rows"]:
         assert row["p25_ms"] <= row["median_ms"] <= row["p75_ms"] and row["fps"] > 0
+    # The engine against one OpenCV call with its own kernel: a verdict per float row.
+    assert sum("cv2.filter2D with its kernel" in v for v in result["verdicts"]) == 4
 
 
 def test_throughput_quick_schema_and_peers(tmp_path):
@@ -89,7 +96,9 @@ def test_throughput_quick_schema_and_peers(tmp_path):
         "atrous",
         "fir",
         "unsharp",
-        "cv2.filter2D (dense kernel)",
+        "cv2.filter2D (gauss-lap kernel)",
+        "cv2.filter2D (atrous kernel)",
+        "gauss-lap, check_finite=False",
         "scipy.ndimage.correlate",
         "scipy.fft Wiener (periodic)",
         "OpenCV unsharp mask",
@@ -99,11 +108,41 @@ def test_throughput_quick_schema_and_peers(tmp_path):
     for peer in ("skimage wiener", "skimage unsupervised_wiener"):
         assert peer in methods or peer in result["not_installed"]
     assert result["polyblur"].startswith(("not installed", "installed"))
+    assert any("one cv2.filter2D" in v for v in result["verdicts"])
 
 
 def test_equivalent_peers_are_checked_before_timing(monkeypatch):
-    from bench import throughput
+    from bench import peers, throughput
 
-    monkeypatch.setattr(throughput, "EQUAL_TOL", 0.0)  # nothing can match exactly
+    monkeypatch.setattr(peers, "EQUAL_TOL", 0.0)  # nothing can match exactly
     with pytest.raises(RuntimeError, match="not equivalent, refusing to time it"):
         throughput.run(throughput.QUICK_SIZES, repeats=1)
+
+
+def test_gpu_check_without_a_device_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "gpu_check.py"
+    env = {"PATH": str(tmp_path)}  # no nvidia-smi on this PATH, whatever the machine has
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert result.stdout.strip() == "gpu-check: no CUDA device (nvidia-smi not found)"
+
+
+def test_gpu_bench_harness_runs_dry(tmp_path):
+    from pathlib import Path
+
+    """bench/gpu.py's code paths, on NumPy and cuda-sim: a first GPU run should not die on
+    a typo in the harness."""
+    from bench import gpu
+
+    report = gpu.run(dry_run=True, out=str(tmp_path))
+    assert report["sizes"]["tiny"]["gauss-lap"]["max_lsb_vs_cpu"] <= 1
+    assert report["cupy_round_trip"]["same_kind"]
+    assert report["cupy_round_trip"]["max_error_vs_cpu"] < 1e-5
+    assert any(v.startswith(("MET", "MISS")) for v in report["verdicts"])
+    assert all(Path(p).exists() for p in report["files"])

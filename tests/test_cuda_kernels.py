@@ -149,6 +149,14 @@ def test_address_sanitizer_catches_a_planted_overrun(tmp_path):
     assert "deconv_fused" in result.stderr  # the report names the kernel
 
 
+@pytest.mark.slow
+def test_shared_bytes_is_not_too_small(tmp_path):
+    """16 bytes less than shared_bytes() and the kernel overruns the (exact) buffer."""
+    result = _asan_run(tmp_path, "--shrink-shared", "16")
+    assert result.returncode != 0
+    assert "heap-buffer-overflow" in result.stderr, result.stderr[-4000:]
+
+
 def _tsan_build_and_run(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
     from gpudeconv.backends.kernels import KernelSpec, shared_bytes
 

@@ -59,8 +59,16 @@ class Backend(Protocol):
         """Whether a float frame holds only finite values (on its own device)."""
         ...
 
-    def __call__(self, frame: Any, out: Any) -> None:
-        """Restore a validated ``frame`` into ``out`` (same shape and dtype; not aliased)."""
+    def __call__(
+        self, frame: Any, out: Any, *, check_finite: bool = False, like: Any = None
+    ) -> None:
+        """Restore a validated ``frame`` into ``out`` (same shape and dtype; not aliased).
+
+        With ``check_finite``, raise :class:`~gpudeconv.errors.NonFiniteFrameError`
+        before anything is written to ``out`` if the frame holds NaN or Inf. ``like`` is
+        the caller's own object (``frame`` may be a view of it): a PyTorch tensor's work
+        goes on PyTorch's current stream.
+        """
         ...
 
     def submit(self, frame: np.ndarray) -> None:
@@ -143,6 +151,18 @@ class Runtime(Protocol):
 
     def current_stream(self) -> Stream:
         """The stream device work is queued on when none is given (the caller's)."""
+        ...
+
+    def launch_stream(self, frame: Any) -> Stream:
+        """The stream for work on the caller's device array ``frame`` (PyTorch's for a tensor)."""
+        ...
+
+    def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A new device array of the template's kind (a tensor for a tensor)."""
+        ...
+
+    def to_device(self, host: np.ndarray, stream: Stream) -> Any:
+        """A new device array holding ``host``, copied on ``stream``."""
         ...
 
     def upload(self, host: np.ndarray, device: Any, stream: Stream) -> None:

@@ -72,7 +72,7 @@ import numpy as np
 
 from ..boundaries import BOUNDARIES
 from ..colour import SRGB_KNEE, decode_table, luma_weights
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
 from .plan import FilterPlan
@@ -209,7 +209,7 @@ class CpuBackend:
         rows = frame.reshape(frame.shape[0], -1)
         cuts = np.linspace(0, rows.shape[0], _workers() + 1).astype(int)
         parts = [rows[a:b] for a, b in itertools.pairwise(cuts) if b > a]
-        return all(_pool().map(lambda part: bool(cv2.checkRange(part)[0]), parts))
+        return all(_run_all([lambda p=p: _finite(p) for p in parts]))
 
     def submit(self, frame: np.ndarray) -> None:
         """Restore ``frame`` now and keep it for :meth:`result` (the CPU has no overlap)."""
@@ -232,22 +232,19 @@ class CpuBackend:
         """Frames submitted and not yet collected."""
         return len(self._done)
 
-    def __call__(self, frame: np.ndarray, out: np.ndarray) -> None:
+    def __call__(
+        self, frame: np.ndarray, out: np.ndarray, *, check_finite: bool = False, like: Any = None
+    ) -> None:
         """Restore ``frame`` (already validated) into ``out`` (same shape and dtype)."""
         spec = self.spec
         target = out if out.flags.c_contiguous else self._scratch("out", spec.shape, spec.dtype)
         call = self._prepare_call(frame, target)
-        pool = _pool()
         if self._blocks_apply(call):
-            cuts = self._block_cuts()
-            list(
-                pool.map(
-                    lambda i: self._run_block(call, cuts[i], cuts[i + 1]), range(len(cuts) - 1)
-                )
-            )
-            list(pool.map(lambda cut: self._run_seam(call, cut), cuts[1:-1]))
+            self._run_blocks(call, check_finite)
         else:
-            list(pool.map(lambda s0: self._run_strip(call, s0), self._starts))
+            if check_finite and not self.all_finite(call.frame):
+                raise NonFiniteFrameError()
+            _run_all([lambda s0=s0: self._run_strip(call, s0) for s0 in self._starts])
         if target is not out:
             np.copyto(out, target)
 
@@ -320,14 +317,44 @@ class CpuBackend:
     def _block_cuts(self) -> list[int]:
         return [int(v) for v in np.linspace(0, self.spec.height, _workers() + 1)]
 
-    def _filter_into(self, call: _Call, rows: np.ndarray, dst: np.ndarray) -> None:
-        """``dst = F(rows − m) + F(0)·m``, rows centred in this thread's scratch."""
-        centred = self._scratch("centred", rows.shape, self._dtype)
-        np.subtract(rows, call.centre, out=centred)
+    def _run_blocks(self, call: _Call, check_finite: bool) -> None:
+        """Centre (and check) each block, filter each into ``out``, then patch the seams.
+
+        The finiteness check rides on the centring pass (the sum of a block is finite only
+        if every value is), and nothing is written to ``out`` before every block passed.
+        """
+        cuts = self._block_cuts()
+        blocks = list(itertools.pairwise(cuts))
+        centred = self._scratch("blocks", call.frame.shape, self._dtype)
+
+        def centre(a: int, b: int) -> bool:
+            np.subtract(call.frame[a:b], _level(call.centre), out=centred[a:b])
+            return not check_finite or _finite(centred[a:b])
+
+        if not all(_run_all([lambda a=a, b=b: centre(a, b) for a, b in blocks])):
+            raise NonFiniteFrameError()
+        _run_all(
+            [
+                lambda a=a, b=b: self._filter_into(call, centred, a, b, call.out[a:b])
+                for a, b in blocks
+            ]
+        )
+        for cut in cuts[1:-1]:  # rows each side of a cut saw a false border: refilter them
+            r = call.dense.shape[0] // 2
+            lo, hi = max(0, cut - 2 * r), min(self.spec.height, cut + 2 * r)
+            tmp = self._scratch("seam", centred[lo:hi].shape, self._dtype)
+            self._filter_into(call, centred, lo, hi, tmp)
+            call.out[cut - r : cut + r] = tmp[cut - r - lo : cut + r - lo]
+
+    def _filter_into(
+        self, call: _Call, centred: np.ndarray, a: int, b: int, dst: np.ndarray
+    ) -> None:
+        """``dst = F(x − m) + F(0)·m`` over rows ``a..b`` of the centred frame."""
         level = call.dc * call.centre.astype(np.float64)
+        rows = centred[a:b]
         if level.size == 1:  # grey: the constant goes in filter2D's delta
             cv2.filter2D(
-                centred,
+                rows,
                 self._depth,
                 call.dense,
                 dst=dst,
@@ -335,19 +362,8 @@ class CpuBackend:
                 borderType=self._border,
             )
         else:
-            cv2.filter2D(centred, self._depth, call.dense, dst=dst, borderType=self._border)
+            cv2.filter2D(rows, self._depth, call.dense, dst=dst, borderType=self._border)
             np.add(dst, level.astype(self._dtype), out=dst)
-
-    def _run_block(self, call: _Call, a: int, b: int) -> None:
-        self._filter_into(call, call.frame[a:b], call.out[a:b])
-
-    def _run_seam(self, call: _Call, cut: int) -> None:
-        """Refilter the rows each side of a cut, which their block saw with a false border."""
-        r = call.dense.shape[0] // 2
-        lo, hi = max(0, cut - 2 * r), min(self.spec.height, cut + 2 * r)
-        tmp = self._scratch("seam", call.frame[lo:hi].shape, self._dtype)
-        self._filter_into(call, call.frame[lo:hi], tmp)
-        call.out[cut - r : cut + r] = tmp[cut - r - lo : cut + r - lo]
 
     # ------------------------------------------------------------------ strips
     def _run_strip(self, call: _Call, s0: int) -> None:
@@ -403,7 +419,7 @@ class CpuBackend:
             else:  # cv2.LUT is 8-bit only (and wants contiguous input)
                 np.take(self._table, source, out=working)
         else:
-            np.subtract(source, call.centre if spec.channels > 1 else call.centre[0], out=working)
+            np.subtract(source, _level(call.centre), out=working)
         return working
 
     def _finish(self, call: _Call, rows: slice, working: np.ndarray, acc: np.ndarray) -> None:
@@ -461,6 +477,25 @@ class CpuBackend:
         cv2.pow(values, 1.0 / 2.4, dst=values)
         cv2.addWeighted(values, top * 1.055, values, 0.0, -top * 0.055, dst=code, dtype=depth)
         cv2.max(code, spare, dst=code)
+
+
+def _run_all(tasks: list[Any]) -> list[Any]:
+    """Run ``tasks`` on the pool, the first one in the calling thread (one wake-up less)."""
+    if not tasks:
+        return []
+    futures = [_pool().submit(task) for task in tasks[1:]]
+    first = tasks[0]()
+    return [first, *(f.result() for f in futures)]
+
+
+def _finite(rows: np.ndarray) -> bool:
+    """Whether every value is finite: a float sum (in double) is finite only then."""
+    return all(math.isfinite(v) for v in cv2.sumElems(rows.reshape(rows.shape[0], -1)))
+
+
+def _level(centre: np.ndarray) -> Any:
+    """The centring level as NumPy broadcasts it: a scalar for one channel."""
+    return centre[0] if centre.size == 1 else centre
 
 
 def _dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:

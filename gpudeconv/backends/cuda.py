@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..colour import decode_table, luma_weights
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter
 from ..frames import FrameSpec
 from .base import Runtime, Stream
@@ -42,6 +42,8 @@ from .plan import FilterPlan
 __all__ = ["CudaBackend", "CupyRuntime", "SimRuntime", "cuda_unavailable_reason"]
 
 _DLPACK_CUDA = 2  # kDLCUDA
+#: A null pointer argument: 8 zero bytes (CuPy 13 passes garbage for None).
+_NULL = np.uint64(0)
 #: Largest opt-in dynamic shared memory per block on an H100 (bytes); the emulator uses it.
 _H100_SHARED = 227 * 1024
 #: Shared memory any kernel may use without opting in.
@@ -494,7 +496,7 @@ class CudaBackend:
                 device_weights,
                 np.int32(plan.size),
                 np.int32(radius),
-                self._lut,
+                _NULL if self._lut is None else self._lut,
                 np.int32(spec.space == "linear"),
                 work(spec.max_code),
                 np.float64(plan.dc_gain(weights)),
@@ -519,7 +521,9 @@ class CudaBackend:
             return bool(self.runtime.xp.isfinite(frame).all())
         return bool(np.isfinite(frame).all())
 
-    def __call__(self, frame: Any, out: Any) -> None:
+    def __call__(
+        self, frame: Any, out: Any, *, check_finite: bool = False, like: Any = None
+    ) -> None:
         """Restore ``frame`` into ``out``: on the device for device arrays, else staged.
 
         Device arrays run on the caller's current stream (PyTorch's for a tensor) and
@@ -528,8 +532,10 @@ class CudaBackend:
         streaming buffers, so this may be mixed with ``submit``/``result``.
         """
         runtime = self.runtime
+        if check_finite and not self.all_finite(frame):
+            raise NonFiniteFrameError()
         if runtime.is_device_array(frame):
-            stream = runtime.launch_stream(frame)
+            stream = runtime.launch_stream(frame if like is None else like)
             src = runtime.as_device(frame)
             if out.flags.c_contiguous:
                 self._launch(src, out, stream)

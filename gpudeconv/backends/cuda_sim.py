@@ -44,6 +44,7 @@ _SANITIZE = {
 _SCALARS = {
     np.dtype(np.int32): ctypes.c_int32,
     np.dtype(np.int64): ctypes.c_int64,
+    np.dtype(np.uint64): ctypes.c_uint64,  # also a pointer (null pointers are passed so)
     np.dtype(np.float32): ctypes.c_float,
     np.dtype(np.float64): ctypes.c_double,
 }

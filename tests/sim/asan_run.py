@@ -3,6 +3,9 @@
 Executed in a subprocess by tests/test_cuda_kernels.py, with the sanitizer runtimes
 preloaded and GPUDECONV_SIM_SANITIZE=address. With ``--plant-oob`` the kernel source is
 altered so the tile load reads one pixel past the right edge: the sanitizer must catch it.
+With ``--shrink-shared N`` every launch gets N bytes less dynamic shared memory than
+``shared_bytes`` computes: the emulator allocates exactly what it is given, so the
+sanitizer must catch the kernel using more (``shared_bytes`` is not too small).
 """
 
 import sys
@@ -27,6 +30,13 @@ if "--plant-oob" in sys.argv:
     from gpudeconv.backends import cuda_sim
 
     cuda_sim.kernel_code = kernels.kernel_code
+
+if "--shrink-shared" in sys.argv:
+    shrink = int(sys.argv[sys.argv.index("--shrink-shared") + 1])
+    from gpudeconv.backends import cuda
+
+    exact = cuda.shared_bytes
+    cuda.shared_bytes = lambda spec, radius: exact(spec, radius) - shrink  # type: ignore[assignment]
 
 warnings.simplefilter("ignore", gpudeconv.FitQualityWarning)
 rng = np.random.default_rng(0)
