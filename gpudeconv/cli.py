@@ -109,23 +109,15 @@ def _describe_filter(filt: DeconvFilter) -> str:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from .live import LiveOptions, run_live
 
-    options = LiveOptions(
-        camera=args.camera,
-        input=args.input,
-        sigma=args.sigma,
-        noise=args.noise,
-        method=args.method,
-        backend=args.backend,
-        view=args.view,
-        frames=args.frames,
-        output=args.output,
-        overwrite=args.overwrite,
-        headless=True if args.headless else None,
-        virtual_camera=args.virtual_camera,
-    )
-    print(run_live(options))
+    # Every option of the viewer that the command line offers, under the same name.
+    given = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(LiveOptions) if f.name in args
+    }
+    print(run_live(LiveOptions(**given)))
     return 0
 
 
@@ -228,7 +220,11 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--output", help="record the view to this video (.mp4)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     live.add_argument(
-        "--headless", action="store_true", help="no window (automatic when there is no display)"
+        "--headless",
+        action="store_const",
+        const=True,
+        default=None,
+        help="no window (automatic when there is no display)",
     )
     live.add_argument(
         "--virtual-camera",

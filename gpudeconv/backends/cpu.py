@@ -328,7 +328,7 @@ class CpuBackend:
         centred = self._scratch("blocks", call.frame.shape, self._dtype)
 
         def centre(a: int, b: int) -> bool:
-            np.subtract(call.frame[a:b], _level(call.centre), out=centred[a:b])
+            _add_channels(centred[a:b], -call.centre, source=call.frame[a:b])
             return not check_finite or _finite(centred[a:b])
 
         if not all(_run_all([lambda a=a, b=b: centre(a, b) for a, b in blocks])):
@@ -363,7 +363,7 @@ class CpuBackend:
             )
         else:
             cv2.filter2D(rows, self._depth, call.dense, dst=dst, borderType=self._border)
-            np.add(dst, level.astype(self._dtype), out=dst)
+            _add_channels(dst, level)
 
     # ------------------------------------------------------------------ strips
     def _run_strip(self, call: _Call, s0: int) -> None:
@@ -386,7 +386,7 @@ class CpuBackend:
         minus = 1.0 if spec.luma_only else 0.0
         if call.dense is not None:  # one non-separable pass with the whole kernel
             cv2.filter2D(source, self._depth, call.dense, dst=tmp, borderType=self._border)
-            np.copyto(acc, tmp[inner])
+            acc = tmp[inner]
         else:
             identity = plan.is_identity(0)
             scale = (weights[0] if identity else 0.0) - minus
@@ -419,12 +419,14 @@ class CpuBackend:
             else:  # cv2.LUT is 8-bit only (and wants contiguous input)
                 np.take(self._table, source, out=working)
         else:
-            np.subtract(source, _level(call.centre), out=working)
+            _add_channels(working, -call.centre, source=source)
         return working
 
     def _finish(self, call: _Call, rows: slice, working: np.ndarray, acc: np.ndarray) -> None:
         """Add the centring level back, encode integer frames, copy alpha, write ``out``."""
         spec = self.spec
+        target = call.out[rows]
+        direct = not (spec.is_integer or spec.has_alpha)  # float colour straight to out
         if spec.is_integer:
             level = np.full(spec.colour_channels, _INT_CENTRE)
         else:
@@ -432,28 +434,22 @@ class CpuBackend:
         if spec.luma_only:
             # colour = working + m + Δ, with Δ = F(Y) − Y = acc + m_Y (F(0) − 1).
             luma_level = float(np.dot(np.asarray(self._luma[0, :3], np.float64), level))
-            result = self._scratch("result", working.shape, self._dtype)
-            np.add(working, acc[..., None], out=result)
-            shift = level + luma_level * (call.dc - 1.0)
+            result = target if direct else self._scratch("result", working.shape, self._dtype)
+            cv2.add(working, cv2.merge([acc, acc, acc]), dst=result)  # NumPy's (…, 3) is slow
+            _add_channels(result, level + luma_level * (call.dc - 1.0))
+        elif direct:
+            _add_channels(target.reshape(acc.shape), call.dc * level, source=acc)
+            return
         else:
             result = acc
-            shift = call.dc * level
-        if result.ndim == 3:
-            np.add(result, shift.astype(self._dtype), out=result)
-        else:
-            np.add(result, self._dtype.type(shift[0]), out=result)
-        target = call.out[rows]
+            _add_channels(result, call.dc * level)
         if spec.is_integer:
-            code = target
-            if spec.has_alpha:
-                code = self._scratch("code", result.shape, spec.dtype)
+            code = self._scratch("code", result.shape, spec.dtype) if spec.has_alpha else target
             self._encode(result, code, self._scratch("spare", result.shape, spec.dtype))
             result = code
         if spec.has_alpha:
             target[..., :3] = result
             target[..., 3] = call.frame[rows, :, 3]
-        elif not spec.is_integer:
-            np.copyto(target, result.reshape(target.shape))
 
     def _encode(self, values: np.ndarray, code: np.ndarray, spare: np.ndarray) -> None:
         """Float working values → rounded, saturated code values (in place in ``code``).
@@ -488,14 +484,29 @@ def _run_all(tasks: list[Any]) -> list[Any]:
     return [first, *(f.result() for f in futures)]
 
 
+def _add_channels(a: np.ndarray, values: np.ndarray, source: np.ndarray | None = None) -> None:
+    """``a[..., c] = source[..., c] + values[c]`` (``source`` defaults to ``a``), fast.
+
+    One scalar when the values agree, else one long row per image row: NumPy broadcasting
+    a length-3 last axis runs an inner loop of 3, several times slower.
+    """
+    rows = a.reshape(a.shape[0], -1)
+    if source is None:
+        src = rows
+    elif source.flags.c_contiguous:
+        src = source.reshape(source.shape[0], -1)
+    else:  # e.g. the colour channels of an RGBA frame: let NumPy broadcast
+        np.add(source, values.astype(a.dtype) if a.ndim == 3 else a.dtype.type(values[0]), out=a)
+        return
+    if np.all(values == values[0]):
+        np.add(src, a.dtype.type(values[0]), out=rows)
+    else:
+        np.add(src, np.tile(values.astype(a.dtype), a.shape[1]), out=rows)
+
+
 def _finite(rows: np.ndarray) -> bool:
     """Whether every value is finite: a float sum (in double) is finite only then."""
     return all(math.isfinite(v) for v in cv2.sumElems(rows.reshape(rows.shape[0], -1)))
-
-
-def _level(centre: np.ndarray) -> Any:
-    """The centring level as NumPy broadcasts it: a scalar for one channel."""
-    return centre[0] if centre.size == 1 else centre
 
 
 def _dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:
