@@ -72,10 +72,27 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
     return value
 
 
+#: Largest magnitude a float input may hold. HDR render targets (half-float max 65504),
+#: negative TAA undershoot and astronomical counts are far inside it; beyond it, weights in
+#: the hundreds and FFT sums over millions of pixels could overflow float32 to Inf.
+MAX_ABS_VALUE = 1e30
+
+
+def values_in_range(array: Any) -> bool:
+    """Whether every value of a float array is finite with ``|x| ≤ MAX_ABS_VALUE``."""
+    xp = array_module(array)
+    if array.size == 0:
+        return True
+    return bool(xp.isfinite(array).all()) and float(xp.abs(array).max()) <= MAX_ABS_VALUE
+
+
 def check_finite_array(name: str, array: Any) -> None:
-    """Raise ``ValueError`` if a float array holds NaN or Inf (works for NumPy and CuPy)."""
-    if array.dtype.kind == "f" and not bool(array_module(array).isfinite(array).all()):
-        raise InvalidArgumentError(f"{name} contains NaN or Inf; only finite values are allowed")
+    """Raise unless a float array is finite and within ±``MAX_ABS_VALUE`` (NumPy or CuPy)."""
+    if array.dtype.kind == "f" and not values_in_range(array):
+        raise InvalidArgumentError(
+            f"{name} contains NaN, Inf or a value beyond ±{MAX_ABS_VALUE:g}; float inputs "
+            f"must be finite with |x| <= {MAX_ABS_VALUE:g}"
+        )
 
 
 def array_module(array: Any) -> Any:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -281,11 +283,34 @@ def _one_line_notices(command: str) -> Iterator[None]:
             logger.setLevel(level)
 
 
+@contextlib.contextmanager
+def _signals_as_errors() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise, like Ctrl-C, so every half-written file is removed.
+
+    Without this, the default action kills the process on the spot and a temporary output
+    file stays behind. (Only in the main thread, where Python delivers signals.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise AppError(f"stopped by {signal.Signals(signum).name}", 128 + signum)
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
-        with _one_line_notices(args.command):
+        with _one_line_notices(args.command), _signals_as_errors():
             return int(args.func(args))
     except AppError as exc:
         print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
@@ -296,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gpudeconv {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"gpudeconv {args.command}: error: out of memory", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

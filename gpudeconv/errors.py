@@ -37,12 +37,12 @@ class InvalidTypeError(GpudeconvError, TypeError):
 
 
 class NonFiniteFrameError(InvalidArgumentError):
-    """A float frame holds NaN or Inf (the same message on every backend)."""
+    """A float frame holds NaN, Inf or a value beyond ±1e30 (one message, every backend)."""
 
     def __init__(self) -> None:
         super().__init__(
-            "frame contains NaN or Inf; only finite values are allowed "
-            "(check_finite=False skips this check)"
+            "frame contains NaN, Inf or a value beyond ±1e+30; float frames must be finite "
+            "with |x| <= 1e+30 (check_finite=False skips this check)"
         )
 
 

@@ -1,59 +1,180 @@
-"""File output that never leaves a half-written file and never overwrites an input."""
+"""Output files: never an input, never half-written, never through a planted link.
+
+Every file gpudeconv writes goes through :func:`check_output` (refuse what must not be
+written) and :class:`PendingOutput` (write a temporary file beside the destination,
+rename it into place only when complete):
+
+- an output is never one of the inputs, nor another output of the same command — compared
+  as files (``os.path.samefile``), so symlinks, ``./`` spellings and hard links count;
+- an existing output is replaced only when asked (``overwrite``);
+- the temporary file is made by ``mkstemp`` in the destination folder (``O_EXCL``: a name
+  planted there beforehand, a symlink included, is never opened, never followed, never
+  deleted), and the final ``os.replace`` swaps the name, never writing through a link;
+- a new file gets the mode the umask allows (``mkstemp`` would leave 0600), a replaced
+  file keeps its own mode;
+- on any error or interruption (Ctrl-C; SIGTERM and SIGHUP through the command line) the
+  temporary file is removed. Only SIGKILL (or a power cut) can leave one behind: a
+  ``.<name>.<random><suffix>`` file in the output folder, safe to delete.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import TracebackType
 
 import cv2
 import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["atomic_output", "write_image"]
+__all__ = ["PendingOutput", "atomic_output", "check_output", "write_image"]
+
+PathLike = str | os.PathLike
 
 
-def atomic_output(
-    path: str | os.PathLike, write: Callable[[Path], None], *, overwrite: bool = False
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links and spellings resolved)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare what they would resolve to
+        return a.resolve() == b.resolve()
+
+
+def check_output(
+    path: PathLike,
+    *,
+    inputs: Iterable[PathLike] = (),
+    others: Iterable[PathLike] = (),
+    overwrite: bool = False,
+    role: str = "output",
 ) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+    """Refuse to write ``path`` when it is an input, another output, or exists unasked.
 
     Parameters
     ----------
     path : path-like
-        Final destination. Its folder must exist.
-    write : callable
-        Writes the whole output to the temporary path it receives (same suffix as
-        ``path``, so format-by-extension writers work).
+        Where the output would go; its folder must exist.
+    inputs, others : iterable of path-like
+        The command's inputs (never written) and its other outputs (never the same file).
     overwrite : bool
-        Replace an existing ``path``; otherwise an existing file is a ``ValueError``.
-
-    Returns
-    -------
-    path : Path
+        Whether an existing file may be replaced.
+    role : str
+        What the output is called in messages (``'OUTPUT'``, ``'--compare figure'``).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise InvalidArgumentError(
+                f"{role} {str(path)!r} is the input file {str(source)!r}; an input is never "
+                "overwritten"
+            )
+    for other in others:
+        if _same_file(path, Path(other)):
+            raise InvalidArgumentError(
+                f"{role} {str(path)!r} is the same file as another output {str(other)!r}"
+            )
+    if (path.exists() or path.is_symlink()) and not overwrite:
         raise InvalidArgumentError(
-            f"output {str(path)!r} already exists; pass overwrite to replace it"
+            f"{role} {str(path)!r} already exists; pass --overwrite (overwrite=True) to replace it"
         )
     if not path.parent.is_dir():
-        raise InvalidArgumentError(f"output folder {str(path.parent)!r} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        raise InvalidArgumentError(f"{role} folder {str(path.parent)!r} does not exist")
     return path
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:
-    """Write an image (OpenCV channel order) atomically; ``ValueError`` if encoding fails."""
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask, without changing it (Linux); else read by setting it back."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        found = re.search(r"^Umask:\s*([0-7]+)", status, flags=re.MULTILINE)
+        if found:
+            return int(found.group(1), 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+class PendingOutput:
+    """A temporary file beside ``path``, renamed onto it by :meth:`commit`.
+
+    Use as a context manager: leaving the block normally commits, an exception (or a
+    signal turned into one) discards the temporary file.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.target = Path(path)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{self.target.stem}.", suffix=self.target.suffix, dir=self.target.parent
+        )
+        os.close(fd)
+        self.path = Path(name)
+        self._done = False
+
+    def commit(self) -> Path:
+        """Give the file its final mode and move it onto the target (atomically)."""
+        try:
+            mode = os.stat(self.target).st_mode & 0o7777  # the replaced file keeps its mode
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(self.path, mode)
+        os.replace(self.path, self.target)  # renames over the name: never writes through it
+        self._done = True
+        return self.target
+
+    def discard(self) -> None:
+        """Remove the temporary file (idempotent)."""
+        if not self._done:
+            self.path.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> PendingOutput:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def atomic_output(
+    path: PathLike,
+    write: Callable[[Path], None],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[PathLike] = (),
+    others: Iterable[PathLike] = (),
+    role: str = "output",
+) -> Path:
+    """Check ``path`` (:func:`check_output`), call ``write(tmp)``, then rename into place.
+
+    ``write`` receives a temporary path with the same suffix as ``path`` (so writers that
+    choose a format by extension work) and must write the whole output there.
+    """
+    target = check_output(path, inputs=inputs, others=others, overwrite=overwrite, role=role)
+    with PendingOutput(target) as pending:
+        write(pending.path)
+    return target
+
+
+def write_image(path: PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:
+    """Write an image (OpenCV channel order) atomically; an error if encoding fails."""
 
     def write(tmp: Path) -> None:
         if not cv2.imwrite(str(tmp), image):

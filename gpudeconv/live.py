@@ -9,11 +9,12 @@ Slider changes go through a ``FilterTable``: they change weights, never filters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 from . import degrade, psf
 from .errors import AppError
 from .frames import FrameSpec
-from .io import atomic_output
+from .io import PendingOutput, atomic_output, check_output
 from .methods import METHODS, SLIDER_METHODS, SliderRestorer
 from .testcard import test_card
 
@@ -35,6 +36,8 @@ LIVE_METHODS = SLIDER_METHODS
 SIGMA_RANGE = (0.3, 3.0)
 NOISE_RANGE = (0.0, 0.05)
 _WINDOW = "gpudeconv live"
+#: Highest camera index accepted (OpenCV also encodes a capture API as index + 100·k).
+MAX_CAMERA = 9999
 log = logging.getLogger("gpudeconv")
 
 
@@ -125,8 +128,20 @@ class CaptureSource:
             self.capture = cv2.VideoCapture(path)
             what = f"input video {path!r}"
         else:
-            self.capture = cv2.VideoCapture(camera if camera is not None else 0)
-            what = f"camera {camera if camera is not None else 0}"
+            index = 0 if camera is None else camera
+            # OpenCV crashes on some negative indices and logs a dozen lines when a camera
+            # is missing: validate first, and keep its log quiet while probing.
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index <= MAX_CAMERA
+            ):
+                raise LiveError(
+                    f"camera index must be an integer from 0 to {MAX_CAMERA}; got {camera!r}", 2
+                )
+            with _quiet_opencv():
+                self.capture = cv2.VideoCapture(index)
+            what = f"camera {index}"
         if not self.capture.isOpened():
             raise LiveError(f"cannot open {what} (is it connected and not in use?)")
         self.what = what
@@ -148,6 +163,21 @@ class CaptureSource:
     def close(self) -> None:
         """Release the device or file."""
         self.capture.release()
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log silenced for the block, then restored."""
+    logging_module = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_module is None:
+        yield
+        return
+    level = logging_module.getLogLevel()
+    logging_module.setLogLevel(logging_module.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging_module.setLogLevel(level)
 
 
 def psnr_u8(a: np.ndarray, b: np.ndarray) -> float:
@@ -317,25 +347,26 @@ def has_display() -> bool:
 
 
 class _Recorder:
-    """Writes the view to a temporary video, renamed into place only on success."""
+    """Writes the view to a temporary video beside the target, renamed only on success.
 
-    def __init__(self, path: str, fps: float, overwrite: bool) -> None:
-        target = Path(path)
-        if target.exists() and not overwrite:
-            raise LiveError(f"output {path!r} already exists; pass --overwrite to replace it", 2)
-        if not target.parent.is_dir():
-            raise LiveError(f"output folder {str(target.parent)!r} does not exist", 2)
-        self.target = target
-        self.tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    The output is checked like every output (never the input video, an existing file only
+    with --overwrite) and written through :class:`~gpudeconv.io.PendingOutput` (a fresh
+    ``mkstemp`` name: nothing planted beside the target is followed or deleted).
+    """
+
+    def __init__(self, target: Path, fps: float) -> None:
+        self.target = target  # already checked (check_output)
         self.fps = fps
+        self.pending: PendingOutput | None = None
         self.writer: cv2.VideoWriter | None = None
         self.size: tuple[int, int] | None = None
 
     def write(self, image: np.ndarray) -> None:
         if self.writer is None:
             self.size = (image.shape[1], image.shape[0])
+            self.pending = PendingOutput(self.target)
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, self.size)
+            self.writer = cv2.VideoWriter(str(self.pending.path), fourcc, self.fps, self.size)
             if not self.writer.isOpened():
                 raise LiveError(f"cannot write video {str(self.target)!r}", 2)
         if (image.shape[1], image.shape[0]) != self.size:
@@ -345,15 +376,22 @@ class _Recorder:
     def finish(self, ok: bool) -> None:
         if self.writer is not None:
             self.writer.release()
-        if ok and self.writer is not None:
-            os.replace(self.tmp, self.target)
-        else:
-            self.tmp.unlink(missing_ok=True)
+        if self.pending is not None:
+            if ok:
+                self.pending.commit()
+            else:
+                self.pending.discard()
 
 
 def run_live(options: LiveOptions) -> str:
     """Run the viewer (or its headless loop); returns the summary line."""
     METHODS.check(options.method, allowed=LIVE_METHODS)
+    target = None
+    if options.output:  # before any camera is opened: a refused output changes nothing
+        inputs = [options.input] if options.input else []
+        target = check_output(
+            options.output, inputs=inputs, overwrite=options.overwrite, role="--output"
+        )
     headless = options.headless if options.headless is not None else not has_display()
     if headless and options.frames is None and options.input is None and options.source is None:
         options.frames = 300  # a camera or the card never ends by itself
@@ -372,7 +410,7 @@ def run_live(options: LiveOptions) -> str:
     viewer = Viewer(
         options.sigma, options.noise, options.method, backends, options.view, backends[0]
     )
-    recorder = _Recorder(options.output, source.fps, options.overwrite) if options.output else None
+    recorder = _Recorder(target, source.fps) if target else None
     camera = None
     latencies: list[float] = []
     psnrs: list[tuple[float, float]] = []

@@ -12,7 +12,6 @@ overwritten.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import numpy as np
 from . import psf as _psf
 from .errors import AppError
 from .frames import FrameSpec
-from .io import atomic_output
+from .io import PendingOutput, atomic_output, check_output
 from .methods import FILE_METHODS, METHODS, PsfRestorer
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file"]
@@ -40,15 +39,9 @@ class MediaError(AppError):
     """A one-line failure of ``gpudeconv deblur``; ``code`` is the exit status."""
 
 
-def _check_paths(source: Path, target: Path, overwrite: bool) -> None:
+def _check_paths(source: Path, target: Path, compare: Path | None, overwrite: bool) -> None:
     if not source.is_file():
         raise MediaError(f"input {str(source)!r} does not exist or is not a file")
-    if target.exists() and target.resolve() == source.resolve():
-        raise MediaError("OUTPUT is the INPUT file; the input is never overwritten")
-    if target.exists() and not overwrite:
-        raise MediaError(f"output {str(target)!r} already exists; pass --overwrite to replace it")
-    if not target.parent.is_dir():
-        raise MediaError(f"output folder {str(target.parent)!r} does not exist")
     for path, role in ((source, "input"), (target, "output")):
         if path.suffix.lower() not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
             raise MediaError(
@@ -57,6 +50,13 @@ def _check_paths(source: Path, target: Path, overwrite: bool) -> None:
             )
     if (source.suffix.lower() in VIDEO_SUFFIXES) != (target.suffix.lower() in VIDEO_SUFFIXES):
         raise MediaError("INPUT and OUTPUT must both be photos or both be videos")
+    check_output(target, inputs=[source], overwrite=overwrite, role="output")
+    if compare is not None:
+        if compare.suffix.lower() not in IMAGE_SUFFIXES:
+            raise MediaError(f"--compare {str(compare)!r} must be an image file {IMAGE_SUFFIXES}")
+        check_output(
+            compare, inputs=[source], others=[target], overwrite=overwrite, role="--compare figure"
+        )
 
 
 def deblur_file(
@@ -71,13 +71,49 @@ def deblur_file(
     compare: str | None = None,
     progress: bool = True,
 ) -> str:
-    """Restore a photo or video file; returns a one-line summary."""
+    """Restore a photo or video file; returns a one-line summary.
+
+    ``compare`` writes a figure (input, result, PSF, responses; for a video, its middle
+    frame) under the same rules as the output: never an input or the output, an existing
+    file only with ``overwrite``, written atomically.
+    """
     source, target = Path(input_path), Path(output_path)
-    _check_paths(source, target, overwrite)
+    figure = Path(compare) if compare else None
+    _check_paths(source, target, figure, overwrite)
     METHODS.check(method, allowed=FILE_METHODS)
     kernel = _psf.parse(psf_spec)
     if source.suffix.lower() in VIDEO_SUFFIXES:
-        return _deblur_video(source, target, kernel, noise, method, backend, overwrite, progress)
+        summary, pair, restore = _deblur_video(
+            source, target, kernel, noise, method, backend, overwrite, progress
+        )
+    else:
+        summary, pair, restore = _deblur_photo(
+            source, target, kernel, noise, method, backend, overwrite
+        )
+    if figure is not None:
+        from .plots import compare_figure
+
+        atomic_output(
+            figure,
+            lambda p: compare_figure(*pair, kernel, restore.filter, p),
+            overwrite=overwrite,
+            inputs=[source],
+            others=[target],
+            role="--compare figure",
+        )
+        summary += f"; figure -> {figure}"
+    return summary
+
+
+def _deblur_photo(
+    source: Path,
+    target: Path,
+    kernel: np.ndarray,
+    noise: float,
+    method: str,
+    backend: str,
+    overwrite: bool,
+) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer]:
     image = cv2.imread(str(source), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise MediaError(f"cannot read {str(source)!r} as an image")
@@ -93,20 +129,13 @@ def deblur_file(
         if not cv2.imwrite(str(tmp), restored):
             raise MediaError(f"cannot encode {str(target)!r}")
 
-    atomic_output(target, write, overwrite=overwrite)
-    if compare:
-        from .plots import compare_figure
-
-        atomic_output(
-            compare,
-            lambda p: compare_figure(image, restored, kernel, restore.filter, p),
-            overwrite=True,
-        )
-    return (
+    atomic_output(target, write, overwrite=overwrite, inputs=[source], role="output")
+    summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
         f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {method} in "
         f"{seconds * 1e3:.0f} ms -> {target}"
     )
+    return summary, (image, restored), restore
 
 
 def _deblur_video(
@@ -118,7 +147,7 @@ def _deblur_video(
     backend: str,
     overwrite: bool,
     progress: bool,
-) -> str:
+) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer]:
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise MediaError(f"cannot open {str(source)!r} as a video")
@@ -129,20 +158,24 @@ def _deblur_video(
         raise MediaError(f"{str(source)!r} contains no readable frame")
     spec = FrameSpec.create(first.shape, first.dtype)
     restore = PsfRestorer(method, kernel, noise, spec, backend)
+    middle = (total or 1) // 2  # the frame the --compare figure shows
+    at_middle: list[np.ndarray] = []
 
     def frames() -> Any:
-        frame = first
+        frame, index = first, 0
         while frame is not None:
+            if index == middle:
+                at_middle.append(frame.copy())
             yield frame
             ok, frame = capture.read()
-            if not ok:
-                frame = None
+            frame, index = (frame if ok else None), index + 1
 
     count = 0
+    pair: tuple[np.ndarray, np.ndarray] = (first, first)
     start = time.perf_counter()
 
     def write(tmp: Path) -> None:
-        nonlocal count
+        nonlocal count, pair
         writer = cv2.VideoWriter(
             str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (spec.width, spec.height)
         )
@@ -152,6 +185,8 @@ def _deblur_video(
         try:
             for restored in restore.stream(frames()):
                 writer.write(restored)
+                if count == 0 or (count == middle and at_middle):
+                    pair = (at_middle[0] if count == middle else first, restored)
                 count += 1
                 bar.update(1)
         finally:
@@ -160,14 +195,15 @@ def _deblur_video(
         _copy_audio(source, tmp)
 
     try:
-        atomic_output(target, write, overwrite=overwrite)
+        atomic_output(target, write, overwrite=overwrite, inputs=[source], role="output")
     finally:
         capture.release()
     seconds = time.perf_counter() - start
-    return (
+    summary = (
         f"restored {count} frames of {source.name} ({spec.width}x{spec.height} at "
         f"{fps:.3g} fps) with {method}, {count / seconds:.1f} fps -> {target}"
     )
+    return summary, pair, restore
 
 
 def _progress(total: int | None, enabled: bool) -> Any:
@@ -187,31 +223,30 @@ def _copy_audio(source: Path, video: Path) -> None:
     if ffmpeg is None:
         log.warning("no ffmpeg (pip install imageio-ffmpeg): audio not copied")
         return
-    muxed = video.with_name(video.stem + ".audio" + video.suffix)
-    result = subprocess.run(
-        [
-            ffmpeg,
-            "-y",
-            "-loglevel",
-            "error",
-            "-i",
-            str(video),
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a?",
-            "-c",
-            "copy",
-            "-shortest",
-            str(muxed),
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode == 0 and muxed.exists():
-        os.replace(muxed, video)
-    else:
-        muxed.unlink(missing_ok=True)
-        log.warning("the container did not take the audio track; video only")
+    with PendingOutput(video) as muxed_file:  # removed on failure or Ctrl-C, renamed on success
+        muxed = muxed_file.path
+        result = subprocess.run(
+            [
+                ffmpeg,
+                "-y",
+                "-loglevel",
+                "error",
+                "-i",
+                str(video),
+                "-i",
+                str(source),
+                "-map",
+                "0:v:0",
+                "-map",
+                "1:a?",
+                "-c",
+                "copy",
+                "-shortest",
+                str(muxed),
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0 or muxed.stat().st_size == 0:
+            muxed_file.discard()
+            log.warning("the container did not take the audio track; video only")

@@ -30,6 +30,22 @@ __all__ = [
 
 _EPS = float(np.finfo(np.float64).eps)
 
+#: Largest PSF side, in pixels (radius 512). Far beyond what any method can use — the
+#: fitted filters' taps stay within a few dozen pixels, and the FFT reference needs the PSF
+#: to fit inside the image — but small enough that building one costs milliseconds and
+#: megabytes. Every builder checks it before allocating anything.
+MAX_PSF_SIDE = 1025
+MAX_PSF_RADIUS = MAX_PSF_SIDE // 2
+
+
+def _check_radius(what: str, radius: int, limit_hint: str) -> int:
+    if radius > MAX_PSF_RADIUS:
+        raise InvalidArgumentError(
+            f"{what} needs a PSF of {2 * radius + 1} pixels; the largest supported is "
+            f"{MAX_PSF_SIDE} pixels ({limit_hint})"
+        )
+    return radius
+
 
 def gaussian_1d(sigma: float, radius: int, *, mode: str = "integrated") -> np.ndarray:
     """One-dimensional Gaussian taps at offsets ``-radius … radius``, summing to 1.
@@ -49,7 +65,7 @@ def gaussian_1d(sigma: float, radius: int, *, mode: str = "integrated") -> np.nd
     taps : (2*radius + 1,) ndarray of float64
     """
     sigma = check_real("sigma", sigma, positive=True)
-    radius = check_int("radius", radius, minimum=0)
+    radius = _check_radius("radius", check_int("radius", radius, minimum=0), "radius <= 512")
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     if mode == "integrated":
         scale = 1.0 / (sigma * math.sqrt(2.0))
@@ -92,9 +108,12 @@ def gaussian(
     sigma = check_real("sigma", sigma, positive=True)
     sigma_y = sigma if sigma_y is None else check_real("sigma_y", sigma_y, positive=True)
     if radius is None:
-        rx, ry = math.ceil(4 * sigma), math.ceil(4 * sigma_y)
+        # min(): a sigma near float max would overflow 4·sigma before the size check.
+        rx, ry = (math.ceil(4 * min(s, 2.0 * MAX_PSF_RADIUS)) for s in (sigma, sigma_y))
     else:
         rx = ry = check_int("radius", radius, minimum=0)
+    for name, value, r in (("sigma", sigma, rx), ("sigma_y", sigma_y, ry)):
+        _check_radius(f"gaussian {name}={value:g}", r, "sigma <= 128")
     if mode == "sampled":
         y, x = np.mgrid[-ry : ry + 1, -rx : rx + 1].astype(np.float64)
         h = np.exp(-(x**2) / (2 * sigma**2) - y**2 / (2 * sigma_y**2))
@@ -140,7 +159,9 @@ def disk(radius: float) -> np.ndarray:
     psf : (n, n) ndarray of float64
     """
     r = check_real("radius", radius, positive=True)
-    c = max(math.ceil(r - 0.5), 0)
+    c = _check_radius(f"disk radius={r:g}", max(math.ceil(r - 0.5), 0), "radius <= 512")
+    if c == 0:  # the disk lies within the centre pixel (its area may underflow): a delta
+        return np.ones((1, 1))
     y, x = np.mgrid[-c : c + 1, -c : c + 1].astype(np.float64)
     x0, x1, y0, y1 = x - 0.5, x + 0.5, y - 0.5, y + 0.5
     area = (
@@ -173,6 +194,7 @@ def motion(length: float, angle: float = 0.0) -> np.ndarray:
     psf : (n, m) ndarray of float64, n and m odd
     """
     length = max(1.0, check_real("length", length, positive=True))
+    _check_radius(f"motion length={length:g}", math.ceil(length / 2), "length <= 1024")
     angle = check_real("angle", angle)
     half = (length - 1) / 2
     phi = math.fmod(angle, 180.0)
@@ -212,6 +234,7 @@ def box(n: int) -> np.ndarray:
     even box filter does.
     """
     n = check_int("n", n, minimum=1)
+    _check_radius(f"box n={n}", n // 2, "n <= 1025")
     return from_array(np.ones((n, n)))
 
 
@@ -229,6 +252,11 @@ def from_array(array: np.ndarray) -> np.ndarray:
     psf : ndarray of float64, odd-by-odd, sum 1
     """
     a = np.asarray(array)
+    if a.ndim == 2 and max(a.shape) > MAX_PSF_SIDE:
+        raise InvalidArgumentError(
+            f"psf of shape {a.shape} is larger than the largest supported, "
+            f"{MAX_PSF_SIDE}x{MAX_PSF_SIDE} pixels"
+        )
     if a.dtype.kind == "c":
         raise InvalidTypeError(f"psf must be real; got complex dtype {a.dtype}")
     if a.dtype.kind not in "biuf":

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import array_module, check_int, check_real
+from .errors import InvalidArgumentError
 
 __all__ = [
     "NATURAL_PRIOR",
@@ -185,8 +186,16 @@ def quantization_noise(bits: int) -> float:
     return math.sqrt(_quantization_variance(bits))
 
 
+#: Most bits of storage a quantisation step is computed for (float32 holds 24).
+MAX_QUANTIZATION_BITS = 32
+
+
 def _quantization_variance(bits: int) -> float:
     bits = check_int("quantization_bits", bits, minimum=1)
+    if bits > MAX_QUANTIZATION_BITS:
+        raise InvalidArgumentError(
+            f"quantization_bits must be <= {MAX_QUANTIZATION_BITS}; got {bits}"
+        )
     step = 1.0 / (2**bits - 1)
     return step**2 / 12.0
 

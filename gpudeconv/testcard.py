@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ._validate import check_int, check_real
+from .errors import InvalidArgumentError
 
 __all__ = ["test_card"]
 
@@ -74,6 +75,8 @@ def test_card(height: int = 480, width: int = 640, *, t: float = 0.0, seed: int 
     """
     height = check_int("height", height, minimum=16)
     width = check_int("width", width, minimum=16)
+    if max(height, width) > MAX_SIDE:
+        raise InvalidArgumentError(f"test card sides must be <= {MAX_SIDE}; got {height}x{width}")
     t = check_real("t", t)
     canvas = _canvas(height, width, seed)
     dy = round(_PAN + _PAN * 0.8 * math.sin(0.21 * t))
@@ -82,6 +85,8 @@ def test_card(height: int = 480, width: int = 640, *, t: float = 0.0, seed: int 
 
 
 _PAN = 64  # margin the view pans over
+#: Largest side of the card (8K): the card is drawn in memory several times over.
+MAX_SIDE = 8192
 
 
 @lru_cache(maxsize=4)

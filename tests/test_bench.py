@@ -146,3 +146,13 @@ def test_gpu_bench_harness_runs_dry(tmp_path):
     assert report["cupy_round_trip"]["max_error_vs_cpu"] < 1e-5
     assert any(v.startswith(("MET", "MISS")) for v in report["verdicts"])
     assert all(Path(p).exists() for p in report["files"])
+
+
+def test_soak_quick_reports_a_slope(tmp_path):
+    from bench import soak
+
+    assert soak.main(["--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "soak-quick.json").read_text())
+    assert [r["frames"] for r in result["rows"]] == [150, 150]
+    for row in result["rows"]:
+        assert len(row["samples"]) >= 10 and "slope_mb_per_10k_frames" in row

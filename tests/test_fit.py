@@ -113,14 +113,14 @@ def _doc(**changes):
     ("text", "match"),
     [
         ("{not json", "not valid JSON"),
-        ("[1, 2]", "must be an object"),
+        ("[1, 2]", "must be a JSON object"),
         (_doc(schema="other"), "schema"),
-        (_doc(version=99), "version 99 is not supported"),
+        (_doc(version=99), "version 99, which is not supported"),
         (_doc(weights=[1.0, "x"]), "weights"),
         (_doc(weights=[1.0, float("nan")]), "finite"),
         (_doc(weights=[1.0]), "terms"),
         (_doc(noise=-1), "noise"),
-        (_doc(basis="magic"), "Invalid basis"),
+        (_doc(basis="magic"), "field 'basis' is 'magic'; expected one of"),
         (_doc(terms=[{"y": [1.0, 0.0]}]), "terms"),
         (_doc(terms=[{"y": [0.5, 0.5], "x": [1.0]}] * 6), "odd length"),
     ],
@@ -133,7 +133,7 @@ def test_malformed_json(text, match):
 def test_json_missing_field():
     doc = json.loads(_doc())
     del doc["terms"]
-    with pytest.raises(ValueError, match="missing fields"):
+    with pytest.raises(ValueError, match="missing field 'terms'"):
         DeconvFilter.from_json(json.dumps(doc))
 
 
@@ -243,7 +243,7 @@ def test_table_errors(table, tmp_path):
         FilterTable.fit(sigmas=[1.0], noises=[])
     bad = tmp_path / "bad.npz"
     np.savez(bad, sigmas=[1.0])
-    with pytest.raises(ValueError, match="cannot read filter table"):
+    with pytest.raises(ValueError, match=r"bad\.npz' cannot be read"):
         FilterTable.load(bad)
     with pytest.raises(ValueError, match=r"must end in \.npz or \.json"):
         table.save(tmp_path / "t.pkl")

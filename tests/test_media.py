@@ -88,7 +88,7 @@ def test_compare_figure(tmp_path, sharp_photo):
     ("make", "argv", "message"),
     [
         (None, ["missing.png", "out.png"], "does not exist or is not a file"),
-        ("in.png", ["in.png", "in.png"], "OUTPUT is the INPUT file"),
+        ("in.png", ["in.png", "in.png"], "is the input file"),
         ("in.png", ["in.png", "out.png"], "already exists; pass --overwrite"),
         ("in.png", ["in.png", "out.gif"], "unsupported format '.gif'"),
         ("in.png", ["in.png", "out.mp4"], "both be photos or both be videos"),

@@ -201,7 +201,7 @@ def test_bad_parameters(kwargs, exc, match):
     ("image", "kernel", "exc", "match"),
     [
         (np.ones((5, 5)), psf.gaussian(2.0), ValueError, "larger than the image"),
-        (np.full((9, 9), np.nan), psf.gaussian(1.0), ValueError, "NaN or Inf"),
+        (np.full((9, 9), np.nan), psf.gaussian(1.0), ValueError, "NaN, Inf"),
         (np.ones((9, 9), complex), psf.gaussian(1.0), TypeError, "complex"),
         (np.ones((9, 9, 3, 1)), psf.gaussian(1.0), ValueError, "2-D"),
         (np.ones((0, 9)), psf.gaussian(1.0), ValueError, "empty"),

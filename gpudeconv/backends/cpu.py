@@ -70,6 +70,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .._validate import MAX_ABS_VALUE, values_in_range
 from ..boundaries import BOUNDARIES
 from ..colour import SRGB_KNEE, decode_table, luma_weights
 from ..errors import InvalidArgumentError, NonFiniteFrameError
@@ -205,11 +206,11 @@ class CpuBackend:
     def all_finite(self, frame: np.ndarray) -> bool:
         """NaN/Inf check, split over the workers (one read of the frame)."""
         if not frame.flags.c_contiguous:
-            return bool(np.isfinite(frame).all())
+            return values_in_range(frame)
         rows = frame.reshape(frame.shape[0], -1)
         cuts = np.linspace(0, rows.shape[0], _workers() + 1).astype(int)
         parts = [rows[a:b] for a, b in itertools.pairwise(cuts) if b > a]
-        return all(_run_all([lambda p=p: _finite(p) for p in parts]))
+        return all(_run_all([lambda p=p: _in_range(p) for p in parts]))
 
     def submit(self, frame: np.ndarray) -> None:
         """Restore ``frame`` now and keep it for :meth:`result` (the CPU has no overlap)."""
@@ -279,7 +280,7 @@ class CpuBackend:
         h, w = frame.shape[:2]
         sample = frame[:: max(1, h // _CENTRE_SAMPLES), :: max(1, w // _CENTRE_SAMPLES)]
         sample = sample.reshape(-1, self.spec.channels)[:, : self.spec.colour_channels]
-        return np.median(sample, axis=0).astype(self._dtype)
+        return np.median(sample.astype(np.float64), axis=0).astype(self._dtype)
 
     # ------------------------------------------------------------------ scratch
     def _scratch(
@@ -329,7 +330,7 @@ class CpuBackend:
 
         def centre(a: int, b: int) -> bool:
             _add_channels(centred[a:b], -call.centre, source=call.frame[a:b])
-            return not check_finite or _finite(centred[a:b])
+            return not check_finite or _in_range(centred[a:b], call.centre)
 
         if not all(_run_all([lambda a=a, b=b: centre(a, b) for a, b in blocks])):
             raise NonFiniteFrameError()
@@ -504,9 +505,17 @@ def _add_channels(a: np.ndarray, values: np.ndarray, source: np.ndarray | None =
         np.add(src, np.tile(values.astype(a.dtype), a.shape[1]), out=rows)
 
 
-def _finite(rows: np.ndarray) -> bool:
-    """Whether every value is finite: a float sum (in double) is finite only then."""
-    return all(math.isfinite(v) for v in cv2.sumElems(rows.reshape(rows.shape[0], -1)))
+def _in_range(rows: np.ndarray, level: np.ndarray | None = None) -> bool:
+    """Whether ``rows + level`` is finite with ``|x| ≤ MAX_ABS_VALUE`` (two fast reads).
+
+    The L1 norm is summed in double: NaN and Inf propagate, finite float32 values cannot
+    overflow it; the max norm bounds the magnitude (it skips NaN, hence both).
+    """
+    flat = rows.reshape(rows.shape[0], -1)
+    if not math.isfinite(cv2.norm(flat, cv2.NORM_L1)):
+        return False
+    shift = 0.0 if level is None or level.size == 0 else float(np.abs(level).max())
+    return cv2.norm(flat, cv2.NORM_INF) + shift <= MAX_ABS_VALUE
 
 
 def _dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:

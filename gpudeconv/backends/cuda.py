@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import values_in_range
 from ..colour import decode_table, luma_weights
 from ..errors import InvalidArgumentError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter
@@ -229,20 +230,22 @@ class _SimStream:
         self._runtime = runtime
         self._queue: deque[Any] = deque()
         self._done = 0  # items run so far
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the queue
+        self._running = threading.Lock()  # one thread runs the queue, in order
 
     def enqueue(self, work: Any) -> None:
         with self._lock:
             self._queue.append(work)
 
     def run_until(self, position: int) -> None:
-        while True:
-            with self._lock:
-                if self._done >= position or not self._queue:
-                    return
-                work = self._queue.popleft()
-                self._done += 1
-            work()
+        with self._running:
+            while True:
+                with self._lock:
+                    if self._done >= position or not self._queue:
+                        return
+                    work = self._queue.popleft()
+                    self._done += 1
+                work()
 
     def synchronize(self) -> None:
         """Run everything queued so far."""
@@ -516,10 +519,8 @@ class CudaBackend:
         return np.empty(self.spec.shape, self.spec.dtype)
 
     def all_finite(self, frame: Any) -> bool:
-        """NaN/Inf check on the frame's own device."""
-        if self.runtime.is_device_array(frame):
-            return bool(self.runtime.xp.isfinite(frame).all())
-        return bool(np.isfinite(frame).all())
+        """NaN/Inf/range check on the frame's own device (NumPy or CuPy)."""
+        return values_in_range(frame)
 
     def __call__(
         self, frame: Any, out: Any, *, check_finite: bool = False, like: Any = None

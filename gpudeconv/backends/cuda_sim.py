@@ -14,10 +14,12 @@ too.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,12 +58,43 @@ def compiler_unavailable_reason() -> str | None:
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("GPUDECONV_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudeconv"
+    """The folder of built libraries: ours alone, or refused.
+
+    A library found there is loaded into this process and runs, so the folder (and the
+    ``gpudeconv`` folder holding it) must be owned by this user and writable by nobody
+    else; it is created 0700.
+    """
+    root = Path(
+        os.environ.get("GPUDECONV_CACHE_DIR")
+        or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudeconv"
+        )
     )
-    path = Path(root) / "sim"
-    path.mkdir(parents=True, exist_ok=True)
+    path = root / "sim"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, exist_ok=True)
+    for folder in (root, path):
+        info = os.stat(folder)
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise BackendUnavailableError(
+                f"the emulation cache {str(folder)!r} is owned by another user or writable by "
+                "others; a library loaded from there could run anyone's code (fix its "
+                "owner/mode, or set GPUDECONV_CACHE_DIR to a folder of your own)"
+            )
     return path
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cached(target: Path) -> bool:
+    """A built library is reused only if its content matches the digest its build recorded."""
+    record = target.with_suffix(".sha256")
+    try:
+        return record.read_text().strip() == _digest(target)
+    except OSError:
+        return False
 
 
 def sim_source(names: list[str], code: str | None = None) -> str:
@@ -92,7 +125,7 @@ def build_library(
     shim = kernel_source("host_shim.h")
     flags = (*_BASE_FLAGS, *_SANITIZE[sanitize])
     target = out or _cache_dir() / f"sim-{code_hash(source, shim, *flags)}.so"
-    if target.exists():
+    if out is None and _cached(target):
         return target
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "host_shim.h").write_text(shim)
@@ -107,10 +140,19 @@ def build_library(
             raise BackendUnavailableError(
                 f"g++ failed to build the CUDA emulation: {_first_error(result.stderr)}"
             )
+        # Atomic: concurrent builders never see half a file. The digest goes last, so a
+        # library is trusted only once it is whole.
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(built, partial)
-        os.replace(partial, target)  # atomic: concurrent builders never see half a file
+        os.replace(partial, target)
+        if out is None:  # a cached library: record the digest its reuse is checked against
+            record = target.with_suffix(f".{os.getpid()}.sha256tmp")
+            record.write_text(_digest(target))
+            os.replace(record, target.with_suffix(".sha256"))
     return target
+
+
+_LAUNCH_LOCK = threading.Lock()
 
 
 def _first_error(stderr: str) -> str:
@@ -155,11 +197,12 @@ class SimFunction:
         pointers = (ctypes.c_void_p * len(values))(
             *[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in values]
         )
-        self._launcher(
-            *[ctypes.c_uint(int(v)) for v in (*grid3, *block3)],
-            ctypes.c_size_t(int(shared_mem)),
-            pointers,
-        )
+        with _LAUNCH_LOCK:  # the shim's block state is global: one emulated launch at a time
+            self._launcher(
+                *[ctypes.c_uint(int(v)) for v in (*grid3, *block3)],
+                ctypes.c_size_t(int(shared_mem)),
+                pointers,
+            )
 
 
 class SimModule:

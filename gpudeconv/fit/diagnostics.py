@@ -55,5 +55,5 @@ def diagnose(filt: DeconvFilter) -> dict[str, float]:
         "expected_mse_wiener": problem.error(target),
         "mse_gain_db": gain,
         "wiener_gain_db": gain_wiener,
-        "capture": gain / gain_wiener if gain_wiener > 0 else 1.0,
+        "capture": gain / gain_wiener if 0 < gain_wiener < math.inf else 1.0,
     }

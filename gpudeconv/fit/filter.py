@@ -19,11 +19,20 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..spectra import terms_response
-from .bases import BASES
+from ..psf import MAX_PSF_SIDE, from_array
+from ..spectra import PRIORS, terms_response
+from .bases import BASES, MAX_TERMS
 from .diagnostics import diagnose
+from .objectives import OBJECTIVES
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "DeconvFilter", "dense_kernel"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "DeconvFilter",
+    "FilterDocument",
+    "FilterFileError",
+    "dense_kernel",
+]
 
 SCHEMA = "gpudeconv.filter"
 SCHEMA_VERSION = 1
@@ -154,65 +163,28 @@ class DeconvFilter:
         return json.dumps(doc)
 
     @classmethod
-    def from_json(cls, text: str) -> DeconvFilter:
-        """Load and validate a filter written by :meth:`to_json`."""
+    def from_json(cls, text: str, *, source: str = "filter JSON") -> DeconvFilter:
+        """Load and validate a filter written by :meth:`to_json`.
+
+        Every field is checked (known names, finite and bounded numbers, consistent
+        shapes); a bad one raises :class:`FilterFileError` naming ``source`` and the field.
+        """
         try:
             doc = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise InvalidArgumentError(f"filter JSON is not valid JSON: {exc}") from None
-        if not isinstance(doc, dict):
-            raise InvalidArgumentError("filter JSON must be an object")
-        if doc.get("schema") != SCHEMA:
-            raise InvalidArgumentError(
-                f"filter JSON schema is {doc.get('schema')!r}; expected {SCHEMA!r}"
-            )
-        if doc.get("version") != SCHEMA_VERSION:
-            raise InvalidArgumentError(
-                f"filter JSON version {doc.get('version')!r} is not supported; "
-                f"this gpudeconv reads version {SCHEMA_VERSION}"
-            )
-        required = (
-            "basis",
-            "basis_params",
-            "objective",
-            "prior",
-            "noise",
-            "coefficients",
-            "weights",
-            "terms",
-            "psf",
-        )
-        missing = [k for k in required if k not in doc]
-        if missing:
-            raise InvalidArgumentError(f"filter JSON is missing fields {missing}")
-        BASES.check(doc["basis"])
-        try:
-            terms = tuple(
-                (_finite_vector(t["y"], "terms.y"), _finite_vector(t["x"], "terms.x"))
-                for t in doc["terms"]
-            )
-        except (TypeError, KeyError):
-            raise InvalidArgumentError(
-                "filter JSON field 'terms' must be a list of {'y': [...], 'x': [...]}"
-            ) from None
-        noise = doc["noise"]
-        if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
-            raise InvalidArgumentError(
-                f"filter JSON field 'noise' must be a finite number >= 0; got {noise!r}"
-            )
-        from ..psf import from_array
-
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise FilterFileError(source, f"is not valid JSON: {exc}") from None
+        fields = FilterDocument(doc, source, SCHEMA, SCHEMA_VERSION)
         return cls(
-            basis=doc["basis"],
-            basis_params=dict(doc["basis_params"]),
-            coefficients=_finite_vector(doc["coefficients"], "coefficients"),
-            weights=_finite_vector(doc["weights"], "weights"),
-            terms=terms,
-            psf=from_array(doc["psf"]),
-            noise=float(noise),
-            objective=str(doc["objective"]),
-            prior=str(doc["prior"]),
-            extra=dict(doc.get("extra", {})),
+            basis=fields.choice("basis", BASES.names),
+            basis_params=fields.mapping("basis_params"),
+            coefficients=fields.vector("coefficients", bound=MAX_WEIGHT),
+            weights=fields.vector("weights", bound=MAX_WEIGHT),
+            terms=fields.terms(),
+            psf=fields.psf(),
+            noise=fields.number("noise", 0.0, 1.0),
+            objective=fields.choice("objective", OBJECTIVES),
+            prior=fields.choice("prior", PRIORS),
+            extra=fields.mapping("extra", required=False),
         )
 
     def same_as(self, other: DeconvFilter) -> bool:
@@ -252,15 +224,115 @@ class DeconvFilter:
         )
 
 
-def _finite_vector(values: Any, name: str) -> np.ndarray:
-    try:
-        a = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(
-            f"filter JSON field {name!r} must be a list of numbers"
-        ) from None
-    if a.ndim != 1 or a.size == 0 or not np.isfinite(a).all():
-        raise InvalidArgumentError(
-            f"filter JSON field {name!r} must be a non-empty list of finite numbers"
-        )
-    return a
+#: Bounds of what a filter file may hold: far beyond any fit, far below overflow.
+MAX_WEIGHT = 1e6
+MAX_TAP = 1e3
+
+
+class FilterFileError(InvalidArgumentError):
+    """A filter or table file (or JSON text) that does not hold a valid filter."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source} {problem}")
+
+
+class FilterDocument:
+    """One validation path for every filter file format: JSON filters, JSON and npz tables.
+
+    Each accessor checks one field and raises :class:`FilterFileError` naming the source
+    (a file path, or "filter JSON") and the field.
+    """
+
+    def __init__(self, doc: Any, source: str, schema: str, version: int) -> None:
+        self.source = source
+        if not isinstance(doc, dict):
+            raise FilterFileError(source, "must be a JSON object")
+        if doc.get("schema") != schema:
+            raise FilterFileError(source, f"has schema {doc.get('schema')!r}; expected {schema!r}")
+        if doc.get("version") != version:
+            raise FilterFileError(
+                source,
+                f"has version {doc.get('version')!r}, which is not supported; this "
+                f"gpudeconv reads version {version}",
+            )
+        self.doc = doc
+
+    def _fail(self, name: str, problem: str) -> FilterFileError:
+        return FilterFileError(self.source, f"field {name!r} {problem}")
+
+    def get(self, name: str) -> Any:
+        """A required field."""
+        if name not in self.doc:
+            raise FilterFileError(self.source, f"is missing field {name!r}")
+        return self.doc[name]
+
+    def choice(self, name: str, allowed: tuple[Any, ...]) -> Any:
+        """A field that must be one of ``allowed``."""
+        value = self.get(name)
+        if value not in allowed or isinstance(value, bool):
+            raise self._fail(name, f"is {value!r}; expected one of {allowed}")
+        return value
+
+    def mapping(self, name: str, *, required: bool = True) -> dict[str, Any]:
+        """A JSON object field (``{}`` when optional and absent)."""
+        if not required and name not in self.doc:
+            return {}
+        value = self.get(name)
+        if not isinstance(value, dict):
+            raise self._fail(name, f"must be an object; got {type(value).__name__}")
+        return dict(value)
+
+    def number(self, name: str, low: float, high: float) -> float:
+        """A finite number in ``[low, high]``."""
+        value = self.get(name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not low <= value <= high
+        ):
+            raise self._fail(name, f"must be a finite number in [{low}, {high}]; got {value!r}")
+        return float(value)
+
+    def array(self, name: str, value: Any, *, ndim: int, bound: float) -> np.ndarray:
+        """``value`` as a float64 array of ``ndim`` dimensions, finite, ``|x| <= bound``."""
+        try:
+            a = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise self._fail(name, "must hold numbers only") from None
+        if a.ndim != ndim or a.size == 0:
+            raise self._fail(name, f"must be a non-empty {ndim}-D array; got shape {a.shape}")
+        if not np.isfinite(a).all() or np.abs(a).max() > bound:
+            raise self._fail(name, f"must hold finite numbers with |x| <= {bound:g}")
+        return a
+
+    def vector(self, name: str, *, bound: float) -> np.ndarray:
+        """A non-empty list of finite, bounded numbers."""
+        return self.array(name, self.get(name), ndim=1, bound=bound)
+
+    def terms(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The separable terms: a list of ``{'y': [...], 'x': [...]}``, odd, bounded."""
+        value = self.get("terms")
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_TERMS:
+            raise self._fail("terms", f"must be a list of 1 to {MAX_TERMS} terms")
+        terms = []
+        for i, term in enumerate(value):
+            if not isinstance(term, dict) or set(term) != {"y", "x"}:
+                raise self._fail("terms", f"[{i}] must be {{'y': [...], 'x': [...]}}")
+            pair = []
+            for axis in ("y", "x"):
+                taps = self.array(f"terms[{i}].{axis}", term[axis], ndim=1, bound=MAX_TAP)
+                if taps.size % 2 == 0 or taps.size > MAX_PSF_SIDE:
+                    raise self._fail(
+                        f"terms[{i}].{axis}", f"must have an odd length <= {MAX_PSF_SIDE}"
+                    )
+                pair.append(taps)
+            terms.append((pair[0], pair[1]))
+        return tuple(terms)
+
+    def psf(self) -> np.ndarray:
+        """The PSF the filter was fitted for (a valid kernel)."""
+        try:
+            return from_array(self.array("psf", self.get("psf"), ndim=2, bound=np.inf))
+        except InvalidArgumentError as exc:
+            raise self._fail("psf", f"is not a valid PSF: {exc}") from None

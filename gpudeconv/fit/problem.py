@@ -50,10 +50,14 @@ class Problem:
     def gains_db(self, response: np.ndarray) -> tuple[float, float]:
         """Expected gain in dB over the blurred input of ``response`` and of the Wiener filter."""
         blurred = self.error(np.ones_like(self.otf))
-        return (
-            10 * math.log10(blurred / self.error(response)),
-            10 * math.log10(blurred / self.error(self.wiener)),
-        )
+        return _gain_db(blurred, self.error(response)), _gain_db(blurred, self.error(self.wiener))
+
+
+def _gain_db(before: float, after: float) -> float:
+    """``10 log10(before / after)``: 0 when there is nothing to gain, inf when all is."""
+    if before <= 0:
+        return 0.0
+    return math.inf if after <= 0 else 10 * math.log10(before / after)
 
 
 def psf_sigmas(psf: np.ndarray) -> tuple[float, float]:

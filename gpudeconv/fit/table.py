@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ import numpy as np
 
 from .._validate import check_choice, check_real
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..psf import gaussian
-from ..spectra import total_noise
+from ..psf import MAX_PSF_RADIUS, gaussian
+from ..spectra import PRIORS, total_noise
 from .bases import BASES, TableGrid
-from .filter import DeconvFilter
+from .filter import MAX_WEIGHT, DeconvFilter, FilterDocument, FilterFileError
 from .objectives import OBJECTIVES, least_squares_target
 from .problem import Problem
 from .solve import solve_weighted
@@ -32,6 +33,11 @@ TABLE_VERSION = 1
 #: Bases whose terms do not depend on the fit: one set of terms serves every cell.
 TABLE_BASES = BASES.names_where(lambda b: b.tabulable)
 FAMILIES = ("gaussian",)
+#: Most cells a table is fitted for (about 20 µs each: a few seconds at most).
+MAX_CELLS = 100_000
+#: Largest blur a table may hold: a Gaussian PSF must fit in the largest PSF.
+MAX_TABLE_SIGMA = MAX_PSF_RADIUS / 4
+_ARRAYS = ("sigmas", "noises", "coefficients", "weights")
 
 
 def _axis(name: str, values: Any) -> np.ndarray:
@@ -97,6 +103,11 @@ class FilterTable:
         noises = _axis("noises", noises)
         for s in sigmas:
             check_real("sigmas", s, positive=True)
+        if sigmas.size * noises.size > MAX_CELLS:
+            raise InvalidArgumentError(
+                f"a table of {sigmas.size} x {noises.size} cells is too large; at most "
+                f"{MAX_CELLS} cells (each is a fit)"
+            )
         totals = [total_noise(n, quantization_bits) for n in noises]
         known = tuple(
             p.name
@@ -215,65 +226,73 @@ class FilterTable:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FilterTable:
-        """Read a table written by :meth:`save`, validating every field."""
+        """Read a table written by :meth:`save`, validating every field.
+
+        A file that is not a valid table — unreadable, malformed, tampered with (unknown
+        names, NaN or absurd weights, shapes that disagree) — raises
+        :class:`~gpudeconv.fit.filter.FilterFileError` naming the file and the field.
+        """
         path = Path(path)
+        source = f"filter table {str(path)!r}"
         if not path.is_file():
-            raise InvalidArgumentError(f"table file {str(path)!r} does not exist")
+            raise FilterFileError(source, "does not exist")
+        if path.suffix not in (".npz", ".json"):
+            raise FilterFileError(source, "must end in .npz or .json")
         try:
-            if path.suffix == ".npz":
-                with np.load(path, allow_pickle=False) as data:
-                    meta = json.loads(str(data["meta"]))
-                    arrays = {k: data[k] for k in ("sigmas", "noises", "coefficients", "weights")}
-            elif path.suffix == ".json":
-                doc = json.loads(path.read_text())
-                meta = doc
-                arrays = {
-                    k: np.asarray(doc[k], dtype=np.float64)
-                    for k in ("sigmas", "noises", "coefficients", "weights")
-                }
+            if path.suffix == ".npz":  # our own handle: NumPy leaks its own on a bad zip
+                with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                    doc = json.loads(str(data["meta"]))
+                    arrays = {k: data[k] for k in _ARRAYS if k in data}
             else:
-                raise InvalidArgumentError(
-                    f"table file must end in .npz or .json; got {str(path)!r}"
-                )
-        except (KeyError, OSError, json.JSONDecodeError, TypeError) as exc:
-            raise InvalidArgumentError(f"cannot read filter table {str(path)!r}: {exc!r}") from None
-        return cls._from_parts(meta, arrays)
+                doc = json.loads(path.read_text())
+                arrays = {k: doc[k] for k in _ARRAYS if isinstance(doc, dict) and k in doc}
+        except (KeyError, OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            # ValueError covers bad JSON, pickled objects and broken .npy headers.
+            raise FilterFileError(source, f"cannot be read: {type(exc).__name__}: {exc}") from None
+        return cls._from_parts(FilterDocument(doc, source, TABLE_SCHEMA, TABLE_VERSION), arrays)
 
     @classmethod
-    def _from_parts(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilterTable:
-        if meta.get("schema") != TABLE_SCHEMA or meta.get("version") != TABLE_VERSION:
-            raise InvalidArgumentError(
-                f"not a gpudeconv filter table (schema {meta.get('schema')!r}, "
-                f"version {meta.get('version')!r}); expected {TABLE_SCHEMA!r} "
-                f"v{TABLE_VERSION}"
-            )
-        sigmas = _axis("sigmas", arrays["sigmas"])
-        noises = _axis("noises", arrays["noises"])
-        coefficients, weights = arrays["coefficients"], arrays["weights"]
-        terms = tuple((np.asarray(t["y"], float), np.asarray(t["x"], float)) for t in meta["terms"])
-        if (
-            coefficients.shape[:2] != (sigmas.size, noises.size)
-            or weights.shape != (sigmas.size, noises.size, len(terms))
-            or coefficients.ndim != 3
+    def _from_parts(cls, fields: FilterDocument, arrays: dict[str, Any]) -> FilterTable:
+        missing = [k for k in _ARRAYS if k not in arrays]
+        if missing:
+            raise FilterFileError(fields.source, f"is missing the arrays {missing}")
+        sigmas = fields.array("sigmas", arrays["sigmas"], ndim=1, bound=MAX_TABLE_SIGMA)
+        noises = fields.array("noises", arrays["noises"], ndim=1, bound=1.0)
+        coefficients = fields.array(
+            "coefficients", arrays["coefficients"], ndim=3, bound=MAX_WEIGHT
+        )
+        weights = fields.array("weights", arrays["weights"], ndim=3, bound=MAX_WEIGHT)
+        try:
+            sigmas, noises = _axis("sigmas", sigmas), _axis("noises", noises)
+            if (sigmas <= 0).any() or (noises < 0).any():
+                raise InvalidArgumentError("sigmas must be > 0 and noises >= 0")
+        except InvalidArgumentError as exc:
+            raise FilterFileError(fields.source, f"has a bad grid: {exc}") from None
+        terms = fields.terms()
+        if coefficients.shape[:2] != (sigmas.size, noises.size) or weights.shape != (
+            sigmas.size,
+            noises.size,
+            len(terms),
         ):
-            raise InvalidArgumentError(
-                "filter table arrays do not match its grid and terms: "
+            raise FilterFileError(
+                fields.source,
+                "has arrays that do not match its grid and terms: "
                 f"coefficients {coefficients.shape}, weights {weights.shape}, "
-                f"grid {(sigmas.size, noises.size)}, {len(terms)} terms"
+                f"grid {(sigmas.size, noises.size)}, {len(terms)} terms",
             )
-        if not (np.isfinite(coefficients).all() and np.isfinite(weights).all()):
-            raise InvalidArgumentError("filter table contains NaN or Inf weights")
-        bits = meta.get("quantization_bits")
+        bits = fields.doc.get("quantization_bits")
+        if bits is not None:
+            bits = int(fields.number("quantization_bits", 1, 32))
         template = DeconvFilter(
-            meta["basis"],
-            meta["basis_params"],
+            fields.choice("basis", TABLE_BASES),
+            fields.mapping("basis_params"),
             coefficients[0, 0],
             weights[0, 0],
             terms,
             gaussian(sigmas[0]),
             total_noise(noises[0], bits),
-            meta["objective"],
-            meta["prior"],
+            fields.choice("objective", OBJECTIVES),
+            fields.choice("prior", PRIORS),
         )
         return cls(template, sigmas, noises, coefficients, weights, bits)
 
