@@ -245,7 +245,9 @@ class CpuBackend:
         else:
             if check_finite and not self.all_finite(call.frame):
                 raise NonFiniteFrameError()
-            _run_all([lambda s0=s0: self._run_strip(call, s0) for s0 in self._starts])
+            # Strips on the pool's workers only: each thread that runs one keeps a set of
+            # strip scratch, so the caller taking part would add a set for little gain.
+            _run_all([lambda s0=s0: self._run_strip(call, s0) for s0 in self._starts], caller=False)
         if target is not out:
             np.copyto(out, target)
 
@@ -380,15 +382,16 @@ class CpuBackend:
             source = self._scratch("luma", (hi - lo, spec.width), self._dtype)
             cv2.transform(working, self._luma, dst=source)
         inner = slice(rows.start - lo, rows.stop - lo)
-        filtered = source.shape[1:]
-        acc = self._scratch("acc", (n, *filtered), self._dtype)
-        tmp = self._scratch("tmp", source.shape, self._dtype)
         # luma_only accumulates F(Yc) − Yc, the change added to every colour channel.
         minus = 1.0 if spec.luma_only else 0.0
-        if call.dense is not None:  # one non-separable pass with the whole kernel
-            cv2.filter2D(source, self._depth, call.dense, dst=tmp, borderType=self._border)
-            acc = tmp[inner]
+        if call.dense is not None:
+            # One pass with the whole kernel, in place: nothing reads the source after it
+            # (the luma path finishes from the colour rows, not from the luma plane).
+            cv2.filter2D(source, self._depth, call.dense, dst=source, borderType=self._border)
+            acc = source[inner]
         else:
+            acc = self._scratch("acc", (n, *source.shape[1:]), self._dtype)
+            tmp = self._scratch("tmp", source.shape, self._dtype)
             identity = plan.is_identity(0)
             scale = (weights[0] if identity else 0.0) - minus
             here = source[inner]
@@ -476,10 +479,16 @@ class CpuBackend:
         cv2.max(code, spare, dst=code)
 
 
-def _run_all(tasks: list[Any]) -> list[Any]:
-    """Run ``tasks`` on the pool, the first one in the calling thread (one wake-up less)."""
+def _run_all(tasks: list[Any], *, caller: bool = True) -> list[Any]:
+    """Run ``tasks`` on the pool and return their results in order.
+
+    With ``caller`` the first runs in the calling thread: one wake-up less, for a few
+    large tasks.
+    """
     if not tasks:
         return []
+    if not caller:
+        return [f.result() for f in [_pool().submit(task) for task in tasks]]
     futures = [_pool().submit(task) for task in tasks[1:]]
     first = tasks[0]()
     return [first, *(f.result() for f in futures)]
