@@ -83,23 +83,30 @@ def gaussian(
     sigma: float,
     sigma_y: float | None = None,
     *,
+    angle: float = 0.0,
     radius: int | None = None,
     mode: str = "integrated",
 ) -> np.ndarray:
-    """Gaussian PSF, isotropic or axis-aligned anisotropic.
+    """Gaussian PSF: isotropic, axis-aligned anisotropic, or rotated anisotropic.
 
     Parameters
     ----------
     sigma : float
-        Standard deviation along x (columns), in pixels, > 0.
+        Standard deviation along the direction ``angle`` (along x when ``angle = 0``), in
+        pixels, > 0.
     sigma_y : float, optional
-        Standard deviation along y (rows); defaults to ``sigma``.
+        Standard deviation across it (along y when ``angle = 0``); defaults to ``sigma``.
+    angle : float
+        Direction of ``sigma`` in radians, counter-clockwise from +x as seen on screen
+        (rows go down), like :func:`motion`'s angle (which is in degrees).
     radius : int, optional
-        Half-size of the kernel along both axes; default ``ceil(4 * sigma)`` per axis.
+        Half-size of the kernel along both axes; default ``ceil(4 * extent)`` per axis,
+        the extent being the Gaussian's standard deviation along that axis.
     mode : {'integrated', 'sampled'}
-        ``integrated`` (default) integrates over each pixel with erf, meaningful down to
-        sigma ≈ 0.2. ``sampled`` equals MATLAB ``fspecial('gaussian', size, sigma)``:
-        point samples, values below ``eps * max`` set to zero, normalised.
+        ``integrated`` (default) integrates over each pixel (erf for axis-aligned kernels,
+        an 8×8 Gauss–Legendre rule per pixel for rotated ones), meaningful down to sigma ≈
+        0.2. ``sampled`` evaluates at pixel centres; with ``angle = 0`` it equals MATLAB
+        ``fspecial('gaussian', size, sigma)`` (values below ``eps * max`` set to zero).
 
     Returns
     -------
@@ -107,22 +114,67 @@ def gaussian(
     """
     sigma = check_real("sigma", sigma, positive=True)
     sigma_y = sigma if sigma_y is None else check_real("sigma_y", sigma_y, positive=True)
+    angle = check_real("angle", angle)
+    if mode not in ("integrated", "sampled"):
+        raise InvalidArgumentError(
+            f"Invalid mode {mode!r}; expected one of ('integrated', 'sampled')"
+        )
+    cov = _covariance(sigma, sigma_y, angle)
     if radius is None:
         # min(): a sigma near float max would overflow 4·sigma before the size check.
-        rx, ry = (math.ceil(4 * min(s, 2.0 * MAX_PSF_RADIUS)) for s in (sigma, sigma_y))
+        extents = (math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1]))
+        rx, ry = (math.ceil(4 * min(e, 2.0 * MAX_PSF_RADIUS)) for e in extents)
     else:
         rx = ry = check_int("radius", radius, minimum=0)
     for name, value, r in (("sigma", sigma, rx), ("sigma_y", sigma_y, ry)):
         _check_radius(f"gaussian {name}={value:g}", r, "sigma <= 128")
-    if mode == "sampled":
+    if cov[0, 1] != 0.0:
+        h = _rotated_gaussian(cov, rx, ry, mode)
+    elif mode == "sampled":
         y, x = np.mgrid[-ry : ry + 1, -rx : rx + 1].astype(np.float64)
-        h = np.exp(-(x**2) / (2 * sigma**2) - y**2 / (2 * sigma_y**2))
+        h = np.exp(-(x**2) / (2 * cov[0, 0]) - y**2 / (2 * cov[1, 1]))
         h[h < _EPS * h.max()] = 0.0
-        return h / h.sum()
-    gx = gaussian_1d(sigma, rx, mode=mode)
-    gy = gaussian_1d(sigma_y, ry, mode=mode)
-    h = np.outer(gy, gx)
+    else:
+        h = np.outer(
+            gaussian_1d(math.sqrt(cov[1, 1]), ry, mode=mode),
+            gaussian_1d(math.sqrt(cov[0, 0]), rx, mode=mode),
+        )
     return h / h.sum()
+
+
+def _covariance(sigma: float, sigma_y: float, angle: float) -> np.ndarray:
+    """Covariance in (x, row) coordinates of a Gaussian with ``sigma`` along ``angle``.
+
+    Exactly diagonal when the kernel is axis-aligned or isotropic (the separable path).
+    """
+    if sigma == sigma_y or math.sin(2 * angle) == 0.0:
+        swap = abs(math.cos(angle)) < 0.5  # a quarter turn swaps the axes
+        sx, sy = (sigma_y, sigma) if swap else (sigma, sigma_y)
+        return np.diag([sx * sx, sy * sy])
+    u = np.array([math.cos(angle), -math.sin(angle)])  # rows go down: screen CCW
+    v = np.array([math.sin(angle), math.cos(angle)])
+    return sigma**2 * np.outer(u, u) + sigma_y**2 * np.outer(v, v)
+
+
+#: Gauss–Legendre nodes per axis within a pixel for rotated kernels.
+_PIXEL_NODES = 8
+
+
+def _rotated_gaussian(cov: np.ndarray, rx: int, ry: int, mode: str) -> np.ndarray:
+    inverse = np.linalg.inv(cov)
+    if mode == "sampled":
+        offsets, weights = np.zeros(1), np.ones(1)
+    else:
+        offsets, weights = np.polynomial.legendre.leggauss(_PIXEL_NODES)
+        offsets, weights = offsets / 2, weights / 2  # on [-1/2, 1/2], summing to 1
+    x = np.arange(-rx, rx + 1)[None, :, None, None] + offsets[None, None, None, :]
+    y = np.arange(-ry, ry + 1)[:, None, None, None] + offsets[None, None, :, None]
+    q = inverse[0, 0] * x * x + 2 * inverse[0, 1] * x * y + inverse[1, 1] * y * y
+    values = np.exp(-0.5 * q) * weights[None, None, :, None] * weights[None, None, None, :]
+    h = values.sum(axis=(2, 3))
+    if mode == "sampled":
+        h[h < _EPS * h.max()] = 0.0
+    return h
 
 
 def _quadrant_area(a: np.ndarray, b: np.ndarray, r: float) -> np.ndarray:
