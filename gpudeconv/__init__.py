@@ -1,4 +1,4 @@
-"""gpudeconv: remove known mild blur from images and video in real time.
+"""gpudeconv: remove mild blur from images and video in real time — known or estimated.
 
 Fitted combinations of a few cheap separable filters approximate the noise-regularised
 Wiener inverse of a blur; :func:`wiener` is the exact FFT reference they are measured by.
@@ -8,6 +8,7 @@ Importing the package never imports CuPy or touches a GPU.
 from __future__ import annotations
 
 from . import degrade, metrics, psf, spectra
+from .blind import AutoPipeline, Estimate, estimate
 from .errors import FitQualityWarning, GpudeconvError
 from .fit import DeconvFilter, FilterTable, fit
 from .pipeline import Pipeline, deblur
@@ -16,7 +17,9 @@ from .wiener import wiener
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoPipeline",
     "DeconvFilter",
+    "Estimate",
     "FilterTable",
     "FitQualityWarning",
     "GpudeconvError",
@@ -24,6 +27,7 @@ __all__ = [
     "__version__",
     "deblur",
     "degrade",
+    "estimate",
     "fit",
     "metrics",
     "psf",

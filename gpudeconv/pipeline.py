@@ -12,6 +12,7 @@ from .backends import create_backend
 from .errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from .fit import DeconvFilter, FilterTable, fit
 from .frames import FRAME_OPTIONS, FrameSpec
+from .spectra import quantization_noise
 
 __all__ = ["Pipeline", "deblur"]
 
@@ -108,6 +109,23 @@ class Pipeline:
             raise InvalidTypeError(f"filter must be a DeconvFilter; got {type(filt).__name__}")
         self._backend.set_filter(filt)
         self._filter = filt
+
+    def set_weights(self, weights: Any) -> None:
+        """New weights for the current filter's terms (an ``AutoTable`` lookup, say).
+
+        Weights only: nothing is allocated or recompiled. ``weights`` must have one
+        finite entry per term.
+        """
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != self._filter.weights.shape or not np.isfinite(weights).all():
+            raise InvalidArgumentError(
+                f"weights must be {self._filter.weights.size} finite numbers (one per term); "
+                f"got shape {weights.shape}"
+            )
+        self._backend.set_weights(weights)
+        self._filter = self._filter.with_weights(
+            self._filter.coefficients, weights, psf=self._filter.psf, noise=self._filter.noise
+        )
 
     def set_blur(self, sigma: float, noise: float) -> None:
         """Look up ``(sigma, noise)`` in the pipeline's table and use those weights.
@@ -230,30 +248,34 @@ def _shares_memory(a: Any, b: Any) -> bool:
 
 def deblur(
     image: np.ndarray,
-    psf_or_filter: np.ndarray | DeconvFilter,
+    psf_or_filter: np.ndarray | DeconvFilter | str,
     *,
     noise: float | None = None,
     backend: str = "auto",
     **options: Any,
 ) -> np.ndarray:
-    """Restore one image: fit (if given a PSF) and apply through a :class:`Pipeline`.
+    """Restore one image: fit (if given a PSF, or ``"auto"``) and apply.
 
     Parameters
     ----------
     image : (H, W) or (H, W, C) ndarray
-        float32/float64 (float64 is filtered in float32 and returned as float64), or
-        uint8/uint16 code values.
-    psf_or_filter : ndarray or DeconvFilter
-        A PSF (then ``noise`` is required; integer images add their quantisation noise)
-        or an already fitted filter.
+        float32/float64 (float64 is filtered in float32 and returned as float64; float
+        values are taken as linear), or uint8/uint16 code values.
+    psf_or_filter : ndarray, DeconvFilter or 'auto'
+        A PSF (then ``noise`` is required; integer images add their quantisation noise),
+        an already fitted filter, or ``"auto"``: the blur, noise and signal spectrum are
+        estimated from the image (:func:`gpudeconv.estimate`) and the filter of least
+        expected error over that estimate's uncertainty is applied — one that backs off
+        when unsure and never smooths texture it cannot tell from noise.
     noise : float, optional
-        Noise std in [0, 1] units, for fitting.
+        Noise std in [0, 1] units: required with a PSF; with ``"auto"`` it replaces the
+        estimated noise.
     backend : str
         As for :class:`Pipeline`.
     **options
         Frame options (``channel_order``, ``space``, ``luma_only``, ``boundary``; see
-        :class:`Pipeline`) and, with a PSF, options of :func:`gpudeconv.fit`
-        (``basis=``, ``objective=``, …).
+        :class:`Pipeline`) and, with a PSF or ``"auto"``, options of
+        :func:`gpudeconv.fit` (``basis=``, …). With ``"auto"`` also ``roi=``.
 
     Returns
     -------
@@ -264,7 +286,14 @@ def deblur(
     fit_options = {k: v for k, v in options.items() if k not in FRAME_OPTIONS}
     work = image.astype(np.float32) if image.dtype == np.float64 else image
     spec = FrameSpec.create(work.shape, work.dtype, **frame_options)
-    if isinstance(psf_or_filter, DeconvFilter):
+    if isinstance(psf_or_filter, str):
+        if psf_or_filter != "auto":
+            raise InvalidArgumentError(
+                f"psf_or_filter must be a PSF array, a DeconvFilter or 'auto'; got "
+                f"{psf_or_filter!r}"
+            )
+        filt = _auto_filter(work, spec, noise, fit_options)
+    elif isinstance(psf_or_filter, DeconvFilter):
         if noise is not None or fit_options:
             raise InvalidArgumentError("noise= and fit options apply only when a PSF is given")
         filt = psf_or_filter
@@ -277,3 +306,20 @@ def deblur(
     pipe = Pipeline(filt, shape=spec.shape, dtype=spec.dtype, backend=backend, **spec.options)
     restored = pipe(work)
     return restored.astype(image.dtype, copy=False)
+
+
+def _auto_filter(
+    image: np.ndarray, spec: FrameSpec, noise: float | None, options: dict[str, Any]
+) -> DeconvFilter:
+    from dataclasses import replace
+
+    from .blind import estimate, robust_filter
+
+    roi = options.pop("roi", None)
+    found = estimate(
+        image, roi=roi, space=spec.options["space"], channel_order=spec.options["channel_order"]
+    )
+    if noise is not None:
+        check_real("noise", noise, nonnegative=True, upper=1.0)
+        found = replace(found, noise=max(noise, 0.5 * quantization_noise(spec.quantization_bits)))
+    return robust_filter(found, **options)

@@ -53,7 +53,9 @@ __all__ = [
     "psf_response",
     "quantization_noise",
     "signal_spectrum",
+    "taps_parity",
     "taps_response",
+    "term_response",
     "terms_response",
     "total_noise",
     "wiener_response",
@@ -62,10 +64,25 @@ __all__ = [
 # ---------------------------------------------------------------------------- responses
 
 
+def taps_parity(taps: Any) -> int:
+    """``+1`` for symmetric (even) taps, ``−1`` for antisymmetric (odd) ones, else 0.
+
+    Within a relative ``1e-12`` of the largest tap; all-zero taps count as even.
+    """
+    taps = np.asarray(taps, dtype=np.float64)
+    scale = 1e-12 * max(float(np.abs(taps).max(initial=0.0)), 1e-300)
+    if np.abs(taps - taps[::-1]).max(initial=0.0) <= scale:
+        return 1
+    if np.abs(taps + taps[::-1]).max(initial=0.0) <= scale:
+        return -1
+    return 0
+
+
 def taps_response(taps: Any, w: Any) -> np.ndarray:
     """Response of symmetric 1-D taps (odd length, centred) at ``w``: real, zero phase.
 
     ``t_0 + 2 Σ_k t_k cos(k w)``; only the centre and right half of ``taps`` are read.
+    For antisymmetric taps (``t_−k = −t_k``, a derivative) see :func:`term_response`.
 
     >>> import numpy as np
     >>> float(taps_response(np.array([0.25, 0.5, 0.25]), np.pi))  # [1, 2, 1]/4 kills Nyquist
@@ -78,18 +95,49 @@ def taps_response(taps: Any, w: Any) -> np.ndarray:
     return taps[r] + 2.0 * np.cos(w[..., None] * k) @ taps[r + 1 :]
 
 
+def _sine_series(taps: np.ndarray, w: Any) -> np.ndarray:
+    """``2 Σ_k t_k sin(k w)`` of antisymmetric taps: their response is ``∓i`` times it."""
+    r = taps.size // 2
+    w = np.asarray(w, dtype=np.float64)
+    k = np.arange(1, r + 1, dtype=np.float64)
+    return 2.0 * np.sin(w[..., None] * k) @ taps[r + 1 :]
+
+
+def term_response(ky: Any, kx: Any, wy: Any, wx: Any) -> np.ndarray:
+    """Response of one separable term ``ky ⊗ kx`` at ``(wy, wx)`` (broadcast): real.
+
+    Both taps symmetric: the product of their cosine series. Both antisymmetric (e.g.
+    ``g' ⊗ g'``, the mixed second derivative): each response is ``−i S(w)`` (``+i S`` for
+    correlation, what OpenCV and the kernels compute — the product is the same), so the
+    term's is ``−S_y S_x``, real again. A symmetric-by-antisymmetric term would shift
+    the image; it is rejected.
+    """
+    ky = np.asarray(ky, dtype=np.float64)
+    kx = np.asarray(kx, dtype=np.float64)
+    py, px = taps_parity(ky), taps_parity(kx)
+    if py == px == 1:
+        return taps_response(ky, wy) * taps_response(kx, wx)
+    if py == px == -1:
+        return -_sine_series(ky, wy) * _sine_series(kx, wx)
+    raise ValueError(
+        "a separable term needs both taps symmetric or both antisymmetric "
+        f"(got parities {py:+d} and {px:+d}); other terms have a complex response"
+    )
+
+
 def terms_response(
     weights: Sequence[float], terms: Sequence[tuple[Any, Any]], wy: Any, wx: Any
 ) -> np.ndarray:
     """Response of ``Σ_j w_j (ky_j ⊗ kx_j)``: a filter of weighted separable terms.
 
-    ``terms`` holds ``(ky, kx)`` pairs of symmetric taps; the result is real.
+    ``terms`` holds ``(ky, kx)`` pairs, each both symmetric or both antisymmetric
+    (:func:`term_response`); the result is real.
     """
     wy = np.asarray(wy, dtype=np.float64)
     wx = np.asarray(wx, dtype=np.float64)
     total = np.zeros(np.broadcast_shapes(wy.shape, wx.shape))
     for w, (ky, kx) in zip(weights, terms, strict=True):
-        total = total + w * taps_response(ky, wy) * taps_response(kx, wx)
+        total = total + w * term_response(ky, kx, wy, wx)
     return total
 
 
@@ -133,12 +181,17 @@ def natural_spectrum(wy: Any, wx: Any, amplitude: float | None = None) -> Any:
     return a / (wx * wx + wy * wy + NATURAL_PRIOR["epsilon"])
 
 
-def signal_spectrum(prior: str, wy: Any, wx: Any) -> Any:
-    """Signal power spectrum of ``prior`` (one of :data:`PRIORS`) at ``(wy, wx)``."""
+def signal_spectrum(prior: str, wy: Any, wx: Any, *, amplitude: float | None = None) -> Any:
+    """Signal power spectrum of ``prior`` (one of :data:`PRIORS`) at ``(wy, wx)``.
+
+    ``amplitude`` scales it: the natural prior's ``A`` replaced by an image's own, or the
+    flat prior's level.
+    """
     if prior == "flat":
         xp = array_module(wy)
-        return xp.ones(np.broadcast_shapes(np.shape(wy), np.shape(wx)))
-    return natural_spectrum(wy, wx)
+        level = 1.0 if amplitude is None else amplitude
+        return xp.full(np.broadcast_shapes(np.shape(wy), np.shape(wx)), level)
+    return natural_spectrum(wy, wx, amplitude)
 
 
 def wiener_response(

@@ -19,7 +19,8 @@ class FilterPlan:
     taps_x: tuple[np.ndarray, ...]
     #: Per-term factor ``Σky·Σkx`` (float64 taps) / the same of the rounded taps: weights
     #: are multiplied by it, so rounding the taps never changes a term's response to a
-    #: constant (the weights reach the hundreds; 1e-7 in a tap sum would show).
+    #: constant (the weights reach the hundreds; 1e-7 in a tap sum would show). 1 for
+    #: terms whose taps sum to zero (oriented derivative bands).
     dc_scale: np.ndarray
     #: ``F(0)`` of the filter in float64: what a constant frame is multiplied by.
     dc_terms: np.ndarray
@@ -36,7 +37,10 @@ class FilterPlan:
                 for a, b in zip(ty, tx, strict=True)
             ]
         )
-        return cls(ty, tx, exact / rounded, exact)
+        # Zero-DC terms (derivatives) have nothing to preserve: their scale stays 1.
+        safe = np.where(rounded != 0.0, rounded, 1.0)
+        scale = np.where((exact != 0.0) & (rounded != 0.0), exact / safe, 1.0)
+        return cls(ty, tx, scale, exact)
 
     def weights(self, weights: np.ndarray) -> np.ndarray:
         """Float64 weights to apply with the rounded taps (``dc_scale`` folded in)."""

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from ..errors import FitQualityWarning
 from .bases import BASES
-from .core import fit
+from .core import fit, fit_posterior
 from .diagnostics import diagnose
 from .filter import DeconvFilter
 from .table import FilterTable
 
-__all__ = ["BASES", "DeconvFilter", "FilterTable", "FitQualityWarning", "diagnose", "fit"]
+__all__ = [
+    "BASES",
+    "DeconvFilter",
+    "FilterTable",
+    "FitQualityWarning",
+    "diagnose",
+    "fit",
+    "fit_posterior",
+]

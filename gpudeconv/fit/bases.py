@@ -25,11 +25,11 @@ from .._registry import Registry
 from .._validate import check_choice, check_int, check_real
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..psf import gaussian, gaussian_1d
-from ..spectra import taps_response, terms_response
+from ..spectra import term_response, terms_response
 from . import fir
 from .objectives import least_squares_target
 from .problem import Problem, psf_sigmas
-from .solve import solve_weighted
+from .solve import solve_weighted, solve_weighted_above
 
 __all__ = [
     "BASES",
@@ -48,34 +48,49 @@ ARTICLE_SIGMAS = (0.3, 0.6, 0.9, 1.2, 1.5)
 
 @dataclass(frozen=True)
 class Basis:
-    """Separable low-passes ``T_0 = δ, T_1 … T_K`` and bands ``L_j = T_{j−1} − T_j``."""
+    """Separable terms ``T_0 = δ, T_1 … T_T`` and the zero-DC bands ``L_j`` made of them.
+
+    By default the terms are a ladder of low-passes and the bands their differences,
+    ``L_j = T_{j−1} − T_j``; ``mixing`` (K × T+1) says otherwise: ``L_j = Σ_t m_jt T_t``
+    (oriented bands are single derivative terms).
+    """
 
     name: str
     params: dict[str, Any]
-    terms: tuple[tuple[np.ndarray, np.ndarray], ...]  # (ky, kx) of T_0 … T_K
+    terms: tuple[tuple[np.ndarray, np.ndarray], ...]  # (ky, kx) of T_0 … T_T
+    mixing: np.ndarray | None = None
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """``(K, T+1)``: the bands as combinations of the terms."""
+        if self.mixing is not None:
+            return self.mixing
+        count = len(self.terms) - 1
+        ladder = np.zeros((count, count + 1))
+        ladder[np.arange(count), np.arange(count)] = 1.0
+        ladder[np.arange(count), np.arange(1, count + 1)] = -1.0
+        return ladder
 
     @property
     def size(self) -> int:
         """Number of fitted coefficients K."""
-        return len(self.terms) - 1
+        return self.matrix.shape[0]
 
     def term_responses(self, wy: np.ndarray, wx: np.ndarray) -> list[np.ndarray]:
-        """Responses of ``T_0 … T_K`` at ``(wy, wx)`` (broadcast)."""
-        return [taps_response(ky, wy) * taps_response(kx, wx) for ky, kx in self.terms]
+        """Responses of ``T_0 … T_T`` at ``(wy, wx)`` (broadcast)."""
+        return [term_response(ky, kx, wy, wx) for ky, kx in self.terms]
 
     def band_responses(self, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
-        """``(K, …)`` stack of ``L_j = T_{j−1} − T_j``."""
-        t = self.term_responses(wy, wx)
-        return np.stack([a - b for a, b in itertools.pairwise(t)])
+        """``(K, …)`` stack of the bands ``L_j``."""
+        t = np.stack(self.term_responses(wy, wx))
+        return np.tensordot(self.matrix, t, axes=1)
 
     def weights(self, c: np.ndarray) -> np.ndarray:
-        """Term weights of ``1 + Σ c_j (T_{j−1} − T_j)``.
+        """Term weights of ``1 + Σ c_j L_j``: ``w = e_0 + Mᵀ c``.
 
-        ``w_0 = 1 + c_1``, ``w_j = c_{j+1} − c_j``, ``w_K = −c_K``.
+        For a ladder: ``w_0 = 1 + c_1``, ``w_j = c_{j+1} − c_j``, ``w_K = −c_K``.
         """
-        c = np.asarray(c, dtype=np.float64)
-        padded = np.concatenate([[0.0], c, [0.0]])
-        w = padded[1:] - padded[:-1]
+        w = self.matrix.T @ np.asarray(c, dtype=np.float64)
         w[0] += 1.0
         return w
 
@@ -132,13 +147,59 @@ def atrous_taps(levels: int) -> list[np.ndarray]:
     return out
 
 
-def atrous_basis(levels: int = 2) -> Basis:
-    """À-trous comb bands ``L_1 = 1 − A_1``, ``L_l = A_{l−1} − A_l``, levels 1–4."""
+#: Most levels of oriented (Hessian) bands an à-trous basis may carry.
+MAX_ORIENTED = 2
+
+
+def _dilated(taps: Sequence[float], step: int) -> np.ndarray:
+    """3 taps spread ``step`` pixels apart (zeros between): the à-trous dilation."""
+    out = np.zeros(2 * step + 1)
+    out[[0, step, 2 * step]] = taps
+    return out
+
+
+def oriented_terms(level: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Hessian terms at à-trous ``level``: ``∂xx``, ``∂yy`` (smoothed across) and ``∂xy``.
+
+    With the comb ``c = [1, 2, 1]/4``, second difference ``d2 = [1, −2, 1]`` and central
+    difference ``d1 = [−1, 0, 1]/2``, dilated by ``2^(level−1)``: ``(c, d2)``, ``(d2, c)``
+    and ``(d1, d1)`` (rows, columns). Each is zero at DC; together they steer a second
+    derivative to any direction — what undoes a rotated, anisotropic blur to first
+    order — for 3 taps per pass.
+    """
+    step = 2 ** (level - 1)
+    comb = _dilated((0.25, 0.5, 0.25), step)
+    second = _dilated((1.0, -2.0, 1.0), step)
+    first = _dilated((-0.5, 0.0, 0.5), step)
+    return [(comb, second), (second, comb), (first, first)]
+
+
+def atrous_basis(levels: int = 2, *, oriented: int = 0) -> Basis:
+    """À-trous comb bands ``L_1 = 1 − A_1``, ``L_l = A_{l−1} − A_l``, levels 1–4.
+
+    ``oriented`` adds the Hessian terms of :func:`oriented_terms` for that many levels
+    (0–2), each its own band: the isotropic ladder shapes the response's radial profile,
+    the oriented bands its dependence on direction (rotated, anisotropic blur).
+    """
     levels = check_int("levels", levels, minimum=1)
     if levels > 4:
         raise InvalidArgumentError(f"levels must be between 1 and 4; got {levels}")
-    terms = [(_DELTA, _DELTA)] + [(a, a) for a in atrous_taps(levels)]
-    return Basis("atrous", {"levels": levels}, tuple(terms))
+    oriented = check_int("oriented", oriented, minimum=0)
+    if oriented > min(levels, MAX_ORIENTED):
+        raise InvalidArgumentError(
+            f"oriented must be between 0 and {min(levels, MAX_ORIENTED)} (at most the levels)"
+            f"; got {oriented}"
+        )
+    ladder = [(_DELTA, _DELTA)] + [(a, a) for a in atrous_taps(levels)]
+    if not oriented:
+        return Basis("atrous", {"levels": levels}, tuple(ladder))
+    extra = [t for level in range(1, oriented + 1) for t in oriented_terms(level)]
+    mixing = np.zeros((levels + len(extra), len(ladder) + len(extra)))
+    mixing[np.arange(levels), np.arange(levels)] = 1.0
+    mixing[np.arange(levels), np.arange(1, levels + 1)] = -1.0
+    mixing[levels + np.arange(len(extra)), len(ladder) + np.arange(len(extra))] = 1.0
+    params = {"levels": levels, "oriented": oriented}
+    return Basis("atrous", params, tuple(ladder + extra), mixing)
 
 
 def unsharp_basis(sigma: float, *, truncate: float = 3.0) -> Basis:
@@ -179,12 +240,31 @@ class FitResult(NamedTuple):
     params: dict[str, Any]
 
 
+#: Check grid (per axis, on [0, π]) of the sharpen-only constraint F(ω) ≥ 1.
+FLOOR_GRID = 33
+
+
 def fit_bands(
-    basis: Basis, problem: Problem, target: np.ndarray, weight: np.ndarray, ridge: float
+    basis: Basis,
+    problem: Problem,
+    target: np.ndarray,
+    weight: np.ndarray,
+    ridge: float,
+    sharpen_only: bool = False,
 ) -> FitResult:
-    """Least-squares coefficients of a band basis: ``F = 1 + Σ c_j L_j`` (unit DC gain)."""
+    """Least-squares coefficients of a band basis: ``F = 1 + Σ c_j L_j`` (unit DC gain).
+
+    ``sharpen_only`` adds ``F(ω) ≥ 1`` on a grid over the frequency plane: the filter may
+    sharpen but never smooth (what a blind restorer must promise when it cannot tell fine
+    texture from noise).
+    """
     bands = basis.band_responses(problem.quad.wy, problem.quad.wx).reshape(basis.size, -1)
-    c = solve_weighted(bands, 1.0, target, weight, ridge=ridge)
+    if sharpen_only:
+        w = np.linspace(0.0, np.pi, FLOOR_GRID)
+        floor = basis.band_responses(w[:, None], w[None, :]).reshape(basis.size, -1)
+        c = solve_weighted_above(bands, 1.0, target, weight, floor, ridge=ridge)
+    else:
+        c = solve_weighted(bands, 1.0, target, weight, ridge=ridge)
     return FitResult(c, basis.weights(c), basis.terms, basis.params)
 
 
@@ -221,6 +301,7 @@ def _fit_gauss_lap(
     target: np.ndarray,
     weight: np.ndarray,
     ridge: float,
+    sharpen_only: bool = False,
     *,
     sigmas: Sequence[float] | None = None,
     sigmas_x: Sequence[float] | None = None,
@@ -235,18 +316,36 @@ def _fit_gauss_lap(
         sigmas, sigmas_x = default_sigmas(sy, count), default_sigmas(sx, count)
     sigmas_x = None if sigmas_x is None else list(sigmas_x)
     fits = [
-        fit_bands(gauss_lap_basis(sigmas, sigmas_x, truncate=cut), problem, target, weight, ridge)
+        fit_bands(
+            gauss_lap_basis(sigmas, sigmas_x, truncate=cut),
+            problem,
+            target,
+            weight,
+            ridge,
+            sharpen_only,
+        )
         for cut in _truncations(truncate)
     ]
     return _least_error(problem, fits)
 
 
-def _fit_atrous(psf, problem, target, weight, ridge, *, levels: int = 2) -> FitResult:
-    return fit_bands(atrous_basis(levels), problem, target, weight, ridge)
+def _fit_atrous(
+    psf, problem, target, weight, ridge, sharpen_only=False, *, levels: int = 2, oriented: int = 0
+) -> FitResult:
+    basis = atrous_basis(levels, oriented=oriented)
+    return fit_bands(basis, problem, target, weight, ridge, sharpen_only)
 
 
 def _fit_unsharp(
-    psf, problem, target, weight, ridge, *, sigma: float | None = None, truncate: float = 3.0
+    psf,
+    problem,
+    target,
+    weight,
+    ridge,
+    sharpen_only=False,
+    *,
+    sigma: float | None = None,
+    truncate: float = 3.0,
 ) -> FitResult:
     if sigma is not None:
         candidates = [check_real("sigma", sigma, positive=True)]
@@ -254,15 +353,25 @@ def _fit_unsharp(
         scale = max(0.3, float(np.mean(psf_sigmas(psf))))
         candidates = [scale * f for f in (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)]
     fits = [
-        fit_bands(unsharp_basis(s, truncate=truncate), problem, target, weight, ridge)
+        fit_bands(unsharp_basis(s, truncate=truncate), problem, target, weight, ridge, sharpen_only)
         for s in candidates
     ]
     return _least_error(problem, fits)
 
 
 def _fit_fir(
-    psf, problem, target, weight, ridge, *, radius: int | None = None, mode: str | None = None
+    psf,
+    problem,
+    target,
+    weight,
+    ridge,
+    sharpen_only=False,
+    *,
+    radius: int | None = None,
+    mode: str | None = None,
 ) -> FitResult:
+    if sharpen_only:
+        raise InvalidArgumentError("the fir basis has no sharpen-only fit; use a band basis")
     if radius is None:
         radius = max(2, math.ceil(3 * max(psf_sigmas(psf))) + 1)
     radius = check_int("radius", radius, minimum=1)
@@ -316,8 +425,8 @@ def _table_gauss_lap(
     return gauss_lap_basis(list(ladder), truncate=_least_error(problem, fits).params["truncate"])
 
 
-def _table_atrous(grid: TableGrid, *, levels: int = 2) -> Basis:
-    return atrous_basis(levels)
+def _table_atrous(grid: TableGrid, *, levels: int = 2, oriented: int = 0) -> Basis:
+    return atrous_basis(levels, oriented=oriented)
 
 
 def _table_unsharp(grid: TableGrid, *, sigma: float | None = None) -> Basis:
@@ -388,7 +497,10 @@ BASES: Registry[BasisSpec] = Registry(
             "atrous",
             "dilated [1, 2, 1]/4 comb bands, 1-4 levels (3 taps per pass)",
             _fit_atrous,
-            (Option("levels", "number of levels (1-4)", int),),
+            (
+                Option("levels", "number of levels (1-4)", int),
+                Option("oriented", "levels with oriented (Hessian) bands, 0-2", int),
+            ),
             _table_atrous,
         ),
         BasisSpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,10 @@ from ..spectra import PRIORS, total_noise
 from .bases import BASES
 from .filter import DeconvFilter
 from .objectives import OBJECTIVES, least_squares_target
-from .problem import Problem
+from .problem import MixtureProblem, Problem
 from .quadrature import GRIDS
 
-__all__ = ["FitQualityWarning", "fit"]
+__all__ = ["FitQualityWarning", "fit", "fit_posterior"]
 
 #: Warn when a basis captures less than this share of the Wiener filter's gain (in dB).
 CAPTURE_WARNING = 0.5
@@ -35,6 +36,7 @@ def fit(
     nodes: int = 32,
     grid: str = "gauss-legendre",
     ridge: float = 1e-10,
+    amplitude: float | None = None,
     **basis_options: Any,
 ) -> DeconvFilter:
     """Fit the coefficients of a cheap filter basis to undo a known blur.
@@ -68,6 +70,9 @@ def fit(
         Gauss–Legendre nodes on [0, π] per axis, or a uniform midpoint grid.
     ridge : float
         Relative ridge of the least-squares solve (conditioning only).
+    amplitude : float, optional
+        The signal's own spectral amplitude ``A`` (e.g. ``estimate(...).prior_amplitude``)
+        instead of the natural prior's.
     **basis_options
         Passed to the basis, as listed above.
 
@@ -90,6 +95,102 @@ def fit(
     """
     kernel = from_array(psf)
     sigma = total_noise(noise, quantization_bits)
+    _check_settings(basis, objective, prior, grid, nodes, ridge, basis_options)
+    if amplitude is not None:
+        amplitude = check_real("amplitude", amplitude, positive=True)
+    problem = Problem.build(kernel, sigma, prior, nodes=nodes, grid=grid, amplitude=amplitude)
+    extra = {} if amplitude is None else {"amplitude": amplitude}
+    filt = _fit_problem(
+        problem, kernel, sigma, basis, objective, prior, ridge, basis_options, extra
+    )
+    _warn_if_poor(filt, problem)
+    return filt
+
+
+def fit_posterior(
+    samples: Sequence[tuple[float, np.ndarray, float, float | None]],
+    *,
+    basis: str = "gauss-lap",
+    objective: str = "mse",
+    prior: str = "natural",
+    nodes: int = 32,
+    grid: str = "gauss-legendre",
+    ridge: float = 1e-10,
+    sharpen_only: bool = False,
+    **basis_options: Any,
+) -> DeconvFilter:
+    """Fit for a blur known only roughly: least expected error over a posterior.
+
+    Parameters
+    ----------
+    samples : sequence of (weight, psf, noise, amplitude)
+        Points of the posterior (``gpudeconv.estimate(...).posterior()``): each a blur, a
+        total noise std and a signal amplitude (None: the natural prior's), with a weight.
+    basis, objective, prior, nodes, grid, ridge, **basis_options
+        As for :func:`fit`.
+    sharpen_only : bool
+        Keep the response at or above 1 everywhere (a band basis): the filter may sharpen
+        but never smooth. What the blind path uses: noise cannot be told from fine texture
+        on a sharp frame, and smoothing texture is the one error a deblurrer must not make.
+
+    Returns
+    -------
+    DeconvFilter
+        Minimising ``Σ_k w_k E_k(F)`` — still one ``K × K`` least-squares solve, since
+        the expectation is a sum (DESIGN §8). A wide posterior backs off toward the
+        identity by itself. The filter records the heaviest sample's PSF and noise.
+
+    Notes
+    -----
+    No :class:`FitQualityWarning`: a basis's shortfall against a *mixture* is expected
+    (no single filter is optimal for every point of it).
+    """
+    if not samples:
+        raise InvalidArgumentError(
+            "samples is empty; give at least one (weight, psf, noise, amplitude)"
+        )
+    _check_settings(basis, objective, prior, grid, nodes, ridge, basis_options)
+    checked = []
+    for weight, kernel, noise, amplitude in samples:
+        checked.append(
+            (
+                check_real("weight", weight, nonnegative=True),
+                from_array(kernel),
+                check_real("noise", noise, nonnegative=True, upper=1.0),
+                None if amplitude is None else check_real("amplitude", amplitude, positive=True),
+            )
+        )
+    try:
+        problem = MixtureProblem.build(checked, prior, nodes=nodes, grid=grid)
+    except ValueError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    head = max(checked, key=lambda s: s[0])
+    extra = {"posterior_samples": len(checked)}
+    if head[3] is not None:
+        extra["amplitude"] = head[3]
+    return _fit_problem(
+        problem,
+        head[1],
+        head[2],
+        basis,
+        objective,
+        prior,
+        ridge,
+        basis_options,
+        extra,
+        sharpen_only,
+    )
+
+
+def _check_settings(
+    basis: str,
+    objective: str,
+    prior: str,
+    grid: str,
+    nodes: int,
+    ridge: float,
+    basis_options: dict[str, Any],
+) -> None:
     spec = BASES[basis]
     check_choice("objective", objective, OBJECTIVES)
     check_choice("prior", prior, PRIORS)
@@ -97,7 +198,7 @@ def fit(
     nodes = check_int("nodes", nodes, minimum=MIN_NODES)
     if nodes > MAX_NODES:
         raise InvalidArgumentError(f"nodes must be <= {MAX_NODES}; got {nodes}")
-    ridge = check_real("ridge", ridge, nonnegative=True)
+    check_real("ridge", ridge, nonnegative=True)
     known = tuple(o.name for o in spec.options)
     unknown = sorted(set(basis_options) - set(known))
     if unknown:
@@ -105,22 +206,35 @@ def fit(
             f"basis {basis!r} does not take the options {unknown}; its options are {known}"
         )
 
-    problem = Problem.build(kernel, sigma, prior, nodes=nodes, grid=grid)
+
+def _fit_problem(
+    problem: Problem | MixtureProblem,
+    kernel: np.ndarray,
+    noise: float,
+    basis: str,
+    objective: str,
+    prior: str,
+    ridge: float,
+    basis_options: dict[str, Any],
+    extra: dict[str, Any],
+    sharpen_only: bool = False,
+) -> DeconvFilter:
     target, weight = least_squares_target(problem, objective)
-    result = spec.fit(kernel, problem, target, weight, ridge, **basis_options)
-    filt = DeconvFilter(
+    result = BASES[basis].fit(
+        kernel, problem, target, weight, float(ridge), sharpen_only, **basis_options
+    )
+    return DeconvFilter(
         basis,
         result.params,
         result.coefficients,
         result.weights,
         result.terms,
         kernel,
-        sigma,
+        noise,
         objective,
         prior,
+        extra,
     )
-    _warn_if_poor(filt, problem)
-    return filt
 
 
 def _warn_if_poor(filt: DeconvFilter, problem: Problem) -> None:

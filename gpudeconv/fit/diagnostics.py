@@ -34,7 +34,13 @@ def diagnose(filt: DeconvFilter) -> dict[str, float]:
         over the blurred input ``mse_gain_db`` and ``wiener_gain_db``, and ``capture``, the
         share of the Wiener gain the basis achieves.
     """
-    problem = Problem.build(filt.psf, filt.noise, filt.prior, nodes=DIAGNOSTIC_NODES)
+    problem = Problem.build(
+        filt.psf,
+        filt.noise,
+        filt.prior,
+        nodes=DIAGNOSTIC_NODES,
+        amplitude=filt.extra.get("amplitude"),
+    )
     quad = problem.quad
     response = filt.response(quad.wy, quad.wx)
     target = problem.wiener

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..psf import MAX_PSF_SIDE, from_array
-from ..spectra import PRIORS, terms_response
+from ..spectra import PRIORS, taps_parity, terms_response
 from .bases import BASES, MAX_TERMS
 from .diagnostics import diagnose
 from .objectives import OBJECTIVES
@@ -70,7 +70,8 @@ class DeconvFilter:
     weights : (T,) ndarray
         Per-term weights ``w`` of ``F x = Σ w_j (ky_j ⊗ kx_j) x``: what kernels apply.
     terms : tuple of (ky, kx)
-        Symmetric, odd-length 1-D taps of each separable term.
+        Odd-length 1-D taps of each separable term: both symmetric, or both
+        antisymmetric (``g' ⊗ g'``), so that every term has zero phase.
     psf : ndarray
         The blur the filter was fitted for.
     noise : float
@@ -105,6 +106,11 @@ class DeconvFilter:
                     raise InvalidArgumentError(
                         f"term taps must be 1-D of odd length; got {taps.shape}"
                     )
+            if taps_parity(ky) * taps_parity(kx) != 1:
+                raise InvalidArgumentError(
+                    "each term's taps must be both symmetric or both antisymmetric (a "
+                    "zero-phase filter); got a term that would shift the image"
+                )
 
     # ------------------------------------------------------------------ evaluation
     def response(self, wy: Any, wx: Any) -> np.ndarray:
@@ -327,6 +333,10 @@ class FilterDocument:
                         f"terms[{i}].{axis}", f"must have an odd length <= {MAX_PSF_SIDE}"
                     )
                 pair.append(taps)
+            if taps_parity(pair[0]) * taps_parity(pair[1]) != 1:
+                raise self._fail(
+                    f"terms[{i}]", "must have both taps symmetric or both antisymmetric"
+                )
             terms.append((pair[0], pair[1]))
         return tuple(terms)
 

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .problem import Problem
+from .problem import MixtureProblem, Problem
 
 __all__ = ["OBJECTIVES", "least_squares_target"]
 
 OBJECTIVES = ("mse", "response")
 
 
-def least_squares_target(problem: Problem, objective: str) -> tuple[np.ndarray, np.ndarray]:
+def least_squares_target(
+    problem: Problem | MixtureProblem, objective: str
+) -> tuple[np.ndarray, np.ndarray]:
     """``(target, weight)`` at the nodes, flattened, for ``objective``."""
     q = problem.quad.q
     if objective == "response":
         return problem.wiener.real.ravel(), q.ravel()
-    a = problem.spectrum * np.abs(problem.otf) ** 2 + problem.noise**2
-    b = problem.spectrum * problem.otf.real
+    a, b = problem.normal_terms()
     safe = np.where(a > 0, a, 1.0)
     return np.where(a > 0, b / safe, 0.0).ravel(), (q * a).ravel()

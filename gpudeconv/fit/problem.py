@@ -1,4 +1,9 @@
-"""One fitting problem: a blur, a noise level and a prior, sampled on a quadrature."""
+"""A fitting problem: a blur, a noise level and a signal spectrum, sampled on a quadrature.
+
+:class:`Problem` is one such triple; :class:`MixtureProblem` a weighted set of them (the
+points of an estimate's posterior), whose expected error is the weighted sum — so the
+same least-squares fit minimises the error *expected over the uncertainty* (DESIGN §8).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..psf import quadrant_symmetric
-from ..spectra import psf_response, signal_spectrum, wiener_response
+from ..spectra import psf_response, signal_spectrum
 from .quadrature import Quadrature, quadrature
 
-__all__ = ["Problem", "psf_sigmas"]
+__all__ = ["MixtureProblem", "Problem", "psf_sigmas"]
 
 
 @dataclass(frozen=True)
@@ -26,20 +31,37 @@ class Problem:
 
     @classmethod
     def build(
-        cls, psf: np.ndarray, noise: float, prior: str, *, nodes: int, grid: str = "gauss-legendre"
+        cls,
+        psf: np.ndarray,
+        noise: float,
+        prior: str,
+        *,
+        nodes: int,
+        grid: str = "gauss-legendre",
+        amplitude: float | None = None,
+        quad: Quadrature | None = None,
     ) -> Problem:
-        """Sample ``H`` and ``S`` on a product rule suited to the PSF's symmetry."""
-        quad = quadrature(nodes, full_y=not quadrant_symmetric(psf), grid=grid)
+        """Sample ``H`` and ``S`` on a product rule suited to the PSF's symmetry.
+
+        ``amplitude`` replaces the natural prior's ``A`` (an image's own, estimated);
+        ``quad`` imposes a quadrature (the common one of a mixture).
+        """
+        if quad is None:
+            quad = quadrature(nodes, full_y=not quadrant_symmetric(psf), grid=grid)
         otf = psf_response(psf, quad.wy, quad.wx)
-        spectrum = signal_spectrum(prior, quad.wy, quad.wx)
+        spectrum = signal_spectrum(prior, quad.wy, quad.wx, amplitude=amplitude)
         return cls(quad, otf, spectrum, noise, prior)
 
     @property
     def wiener(self) -> np.ndarray:
         """The unconstrained optimum: the (complex) Wiener response at the nodes."""
-        return wiener_response(
-            self.otf, self.quad.wy, self.quad.wx, noise=self.noise, prior=self.prior
-        )
+        power = self.spectrum * np.abs(self.otf) ** 2 + self.noise**2
+        safe = np.where(power > 0, power, 1.0)
+        return np.where(power > 0, np.conj(self.otf) * self.spectrum / safe, 0.0)
+
+    def normal_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, b)`` with ``E(F) = Σ q [a F² − 2 b F] + const`` for a real response F."""
+        return self.spectrum * np.abs(self.otf) ** 2 + self.noise**2, self.spectrum * self.otf.real
 
     def error(self, response: np.ndarray) -> float:
         """Expected per-pixel squared error of a filter with this response at the nodes."""
@@ -49,6 +71,65 @@ class Problem:
 
     def gains_db(self, response: np.ndarray) -> tuple[float, float]:
         """Expected gain in dB over the blurred input of ``response`` and of the Wiener filter."""
+        blurred = self.error(np.ones_like(self.otf))
+        return _gain_db(blurred, self.error(response)), _gain_db(blurred, self.error(self.wiener))
+
+
+@dataclass(frozen=True)
+class MixtureProblem:
+    """Weighted problems on one quadrature: the expected error over a posterior."""
+
+    quad: Quadrature
+    parts: tuple[Problem, ...]
+    weights: np.ndarray  # sum to 1
+
+    @classmethod
+    def build(
+        cls,
+        samples: list[tuple[float, np.ndarray, float, float | None]],
+        prior: str,
+        *,
+        nodes: int,
+        grid: str = "gauss-legendre",
+    ) -> MixtureProblem:
+        """From ``(weight, psf, noise, amplitude)`` samples (weights normalised here)."""
+        symmetric = all(quadrant_symmetric(psf) for _, psf, _, _ in samples)
+        quad = quadrature(nodes, full_y=not symmetric, grid=grid)
+        parts = tuple(
+            Problem.build(psf, noise, prior, nodes=nodes, amplitude=amplitude, quad=quad)
+            for _, psf, noise, amplitude in samples
+        )
+        weights = np.array([w for w, _, _, _ in samples], dtype=np.float64)
+        if weights.size == 0 or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError("a mixture needs samples with non-negative weights summing > 0")
+        return cls(quad, parts, weights / weights.sum())
+
+    def normal_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """The parts' ``(a, b)`` summed with their weights."""
+        terms = [p.normal_terms() for p in self.parts]
+        a = sum(w * t[0] for w, t in zip(self.weights, terms, strict=True))
+        b = sum(w * t[1] for w, t in zip(self.weights, terms, strict=True))
+        return a, b
+
+    @property
+    def wiener(self) -> np.ndarray:
+        """The best zero-phase response for the mixture: ``b / a`` per node."""
+        a, b = self.normal_terms()
+        return np.where(a > 0, b / np.where(a > 0, a, 1.0), 0.0)
+
+    @property
+    def otf(self) -> np.ndarray:
+        """The weighted mean transfer function (shape of the nodes; used for ones_like)."""
+        return sum(w * p.otf for w, p in zip(self.weights, self.parts, strict=True))
+
+    def error(self, response: np.ndarray) -> float:
+        """Expected error over the mixture."""
+        return float(
+            sum(w * p.error(response) for w, p in zip(self.weights, self.parts, strict=True))
+        )
+
+    def gains_db(self, response: np.ndarray) -> tuple[float, float]:
+        """As :meth:`Problem.gains_db`, for the expected errors."""
         blurred = self.error(np.ones_like(self.otf))
         return _gain_db(blurred, self.error(response)), _gain_db(blurred, self.error(self.wiener))
 
