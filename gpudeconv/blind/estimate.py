@@ -14,6 +14,7 @@ from .._validate import array_module, check_choice, image_array
 from ..colour import decode_table, luma_weights
 from ..errors import InvalidArgumentError
 from ..spectra import NATURAL_PRIOR, quantization_noise
+from .jpeg import block_grid_bins, compression_noise
 from .noise import block_noise, sample_blocks
 from .spectrum import (
     CORNER,
@@ -308,8 +309,12 @@ def estimate(
 
     # The filter runs on each channel: the noise it meets is each channel's own. The
     # spectrum is the luma's, whose noise the spectrum's corner also bounds from above.
-    stds = block_noise(decoder.values(sample_blocks(frame)), decoder.weights)
+    blocks = decoder.values(sample_blocks(frame))
+    stds = block_noise(blocks, decoder.weights)
     channels, luma_noise = stds[: decoder.colours], float(stds[-1])
+    luma_blocks = blocks[..., 0] if decoder.weights is None else blocks @ decoder.weights
+    compression = compression_noise(luma_blocks)
+    luma_noise = math.hypot(luma_noise, compression)
 
     fitted, amplitude = None, NATURAL_PRIOR["amplitude"]
     height, width = frame.shape[:2]
@@ -323,14 +328,16 @@ def estimate(
         if 0 < ceiling < luma_noise:
             channels = channels * (ceiling / luma_noise)
             luma_noise = ceiling
-        fitted = fit_spectrum(power, count, luma_noise)
+        grid = block_grid_bins(power.shape[0]) if compression > 0 else None
+        fitted = fit_spectrum(power, count, luma_noise, grid)
         if fitted is not None:
             added = _nearest_psd(_nearest_psd(fitted.blur_covariance) - SHARP_SOFTNESS * np.eye(2))
-            matched = crossover_amplitude(power, luma_noise, added)
+            matched = crossover_amplitude(power, luma_noise, added, grid)
             # Matched at the crossover, but never above the fitted level: far out in the
             # spectrum, window leakage of strong edges (text) can pose as signal.
             amplitude = min(fitted.amplitude, matched or fitted.amplitude) * share
-    noise = max(float(channels.mean()), floor)
+    # Compression error is noise to the filter: it must not sharpen the block grid.
+    noise = max(math.hypot(float(channels.mean()), compression), floor)
     bound = fitted is None or _corner_snr(fitted, luma_noise) > CORNER_SNR
     return _from_fit(fitted, noise, amplitude, bound)
 

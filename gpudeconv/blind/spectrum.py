@@ -165,7 +165,9 @@ def noise_ceiling(power: np.ndarray) -> float:
 CROSSOVER = (1.0, 10.0)
 
 
-def crossover_amplitude(power: np.ndarray, noise: float, blur: np.ndarray) -> float | None:
+def crossover_amplitude(
+    power: np.ndarray, noise: float, blur: np.ndarray, exclude: np.ndarray | None = None
+) -> float | None:
     """The amplitude that fits the observed signal where it crosses the noise.
 
     ``A`` of ``S = A/|ω|²`` seen through the blur ``blur`` (2×2, pixels²), matched on the
@@ -182,6 +184,8 @@ def crossover_amplitude(power: np.ndarray, noise: float, blur: np.ndarray) -> fl
     half = (wx > 0) | ((wx == 0) & (wy > 0))
     lo, hi = CROSSOVER
     near = half & (r2 > BAND[0] ** 2) & (signal > lo * noise**2) & (signal < hi * noise**2)
+    if exclude is not None:
+        near &= ~exclude
     if near.sum() < 12:
         return None
     fx, fy = wx[near], wy[near]
@@ -189,8 +193,13 @@ def crossover_amplitude(power: np.ndarray, noise: float, blur: np.ndarray) -> fl
     return float(np.exp(np.median(np.log(signal[near] * r2[near]) + quad)))
 
 
-def fit_spectrum(power: np.ndarray, tiles: int, noise: float) -> SpectralFit | None:
-    """Fit the model of the module notes; None when too few bins carry signal."""
+def fit_spectrum(
+    power: np.ndarray, tiles: int, noise: float, exclude: np.ndarray | None = None
+) -> SpectralFit | None:
+    """Fit the model of the module notes; None when too few bins carry signal.
+
+    ``exclude`` masks bins out of the fit (a compression block grid's).
+    """
     n = power.shape[0]
     w = 2 * np.pi * np.fft.fftfreq(n)
     wy, wx = np.meshgrid(w, w, indexing="ij")
@@ -204,6 +213,8 @@ def fit_spectrum(power: np.ndarray, tiles: int, noise: float) -> SpectralFit | N
         & (signal > SNR_FLOOR * noise * noise)
         & (signal > 0)
     )
+    if exclude is not None:
+        keep &= ~exclude
     bins = int(keep.sum())
     if bins < 12:
         return None
