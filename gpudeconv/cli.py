@@ -1,4 +1,4 @@
-"""Command line: ``gpudeconv live``, ``deblur``, ``fit``, ``demo``, ``bench``.
+"""Command line: ``gpudeconv live``, ``deblur``, ``estimate``, ``fit``, ``demo``, ``bench``.
 
 What the user got wrong — a bad argument, an unreadable file, a camera that is not there —
 is one line on stderr and a non-zero exit code (2: arguments or files, 3: a device or
@@ -142,6 +142,47 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from .blind import estimate
+    from .media import read_photo
+
+    image = read_photo(args.image)
+    roi = None
+    if args.roi:
+        try:
+            roi = tuple(int(v) for v in args.roi.split(","))
+        except ValueError:
+            raise AppError(f"--roi must be Y,X,HEIGHT,WIDTH integers; got {args.roi!r}") from None
+        if len(roi) != 4:
+            raise AppError(f"--roi must be Y,X,HEIGHT,WIDTH (four integers); got {args.roi!r}")
+    found = estimate(image, roi=roi, space=args.space)
+    fields = {
+        "sigma_major": found.sigma[0],
+        "sigma_minor": found.sigma[1],
+        "angle_deg": math.degrees(found.angle),
+        "noise": found.noise,
+        "prior_amplitude": found.prior_amplitude,
+        "confidence": found.confidence,
+        "noise_is_upper_bound": found.noise_is_upper_bound,
+    }
+    if args.json:
+        print(json.dumps({"image": args.image, **fields}))
+        return 0
+    print(f"{args.image}: {image.shape[1]}x{image.shape[0]}, {image.dtype}")
+    print(
+        f"blur      gaussian sigma {found.sigma[0]:.2f} x {found.sigma[1]:.2f} px, "
+        f"major axis at {fields['angle_deg']:.0f} deg"
+    )
+    bound = " (upper bound: fine texture)" if found.noise_is_upper_bound else ""
+    print(f"noise     {found.noise:.4f} std in working values{bound}")
+    print(f"spectrum  A = {found.prior_amplitude:.3g} (natural prior 6e-3)")
+    print(f"confidence {found.confidence:.2f}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         from bench import throughput
@@ -208,13 +249,17 @@ def _parser() -> argparse.ArgumentParser:
     source = live.add_mutually_exclusive_group()
     source.add_argument("--camera", type=int, help="camera index (OpenCV)")
     source.add_argument("--input", help="a video file (anything OpenCV/FFmpeg reads)")
-    live.add_argument("--sigma", type=float, default=1.2, help="assumed Gaussian blur sigma")
+    live.add_argument(
+        "--sigma",
+        type=float,
+        help="assumed Gaussian blur sigma (default: estimated, method auto; the test "
+        "card is blurred by 1.2)",
+    )
     live.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
     live.add_argument(
         "--method",
-        default="gauss-lap",
         choices=SLIDER_METHODS,
-        help=METHODS.help(SLIDER_METHODS),
+        help=METHODS.help(SLIDER_METHODS) + " (default: auto, or gauss-lap with --sigma)",
     )
     live.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
     live.add_argument("--view", default="split", choices=("split", "side"))
@@ -240,18 +285,39 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("output", help="where to write the result (never the input)")
     d.add_argument(
         "--psf",
-        required=True,
-        help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
+        default="auto",
+        help="auto (estimate blur and noise; the default) | gaussian:S[,SY] | disk:R | "
+        "motion:L,ANGLE | box:N | kernel file",
     )
-    d.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
     d.add_argument(
-        "--method", default="gauss-lap", choices=FILE_METHODS, help=METHODS.help(FILE_METHODS)
+        "--noise",
+        type=float,
+        help="noise std in [0, 1] units (required with a known --psf; with auto it "
+        "replaces the estimate)",
+    )
+    d.add_argument(
+        "--method",
+        default=None,
+        choices=FILE_METHODS,
+        help=METHODS.help(FILE_METHODS) + " (default gauss-lap)",
     )
     d.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
     d.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_deblur)
+
+    e = sub.add_parser("estimate", help="estimate a photo's blur, noise and spectrum")
+    e.add_argument("image", help="photo (PNG/JPEG/TIFF, 8/16-bit)")
+    e.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    e.add_argument("--roi", help="measure only Y,X,HEIGHT,WIDTH (pixels)")
+    e.add_argument(
+        "--space",
+        default="linear",
+        choices=("linear", "srgb"),
+        help="decode code values as sRGB to linear light (default) or use them as they are",
+    )
+    e.set_defaults(func=_cmd_estimate)
 
     b = sub.add_parser("bench", help="throughput of every method and peer (source checkout)")
     b.add_argument("--quick", action="store_true", help="tiny frames, under a minute")

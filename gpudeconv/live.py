@@ -2,9 +2,13 @@
 
 The window (OpenCV HighGUI) shows original | restored with a draggable divider, or side by
 side; trackbars set the assumed blur σ, the noise, the method and the backend; the overlay
-shows fps and per-stage milliseconds. Headless (``--headless``, or automatically with no
-display) it runs a number of frames, can record the view to a video, and prints a summary.
-Slider changes go through a ``FilterTable``: they change weights, never filters.
+shows fps and per-stage milliseconds. The ``auto`` method (the default unless ``--sigma``
+is given) estimates blur and noise from the frames themselves and shows the estimate (σ,
+angle, noise, confidence) in the overlay; the σ and noise trackbars then only matter for
+the other methods. Headless (``--headless``, or automatically with no display) it runs a
+number of frames, can record the view to a video, and prints a summary. Slider changes
+go through a ``FilterTable``, estimates through an ``AutoTable``: they change weights,
+never filters.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +39,8 @@ __all__ = ["LiveError", "LiveOptions", "TestCardSource", "Viewer", "run_live"]
 #: Methods on the viewer's trackbar, in its order.
 LIVE_METHODS = SLIDER_METHODS
 SIGMA_RANGE = (0.3, 3.0)
+#: The σ trackbar's start (and the test card's blur) when no --sigma is given.
+DEFAULT_SIGMA = 1.2
 NOISE_RANGE = (0.0, 0.05)
 _WINDOW = "gpudeconv live"
 #: Highest camera index accepted (OpenCV also encodes a capture API as index + 100·k).
@@ -54,9 +61,11 @@ class LiveOptions:
 
     camera: int | None = None
     input: str | None = None
-    sigma: float = 1.2
+    #: The assumed blur for the σ trackbar (and the test card's own blur). Left None, it
+    #: is 1.2 and the method defaults to ``auto``; given, the method defaults to gauss-lap.
+    sigma: float | None = None
     noise: float = 0.004
-    method: str = "gauss-lap"
+    method: str | None = None
     backend: str = "auto"
     view: str = "split"
     size: tuple[int, int] = (480, 640)
@@ -204,6 +213,8 @@ class Viewer:
     shown: bool = False
     image: np.ndarray | None = None
     stats: dict[str, float] = field(default_factory=dict)
+    #: The estimate the ``auto`` method restored the last frame with.
+    estimate: Any = None
 
     def compose(self, original: np.ndarray, restored: np.ndarray) -> np.ndarray:
         """Split view (original left of the divider) or side by side, with the overlay."""
@@ -218,9 +229,20 @@ class Viewer:
             labels = [("original", 8), ("restored", original.shape[1] + 8)]
         for text, x0 in labels:
             _text(image, text, (x0, image.shape[0] - 10))
+        if self.method == "auto" and self.estimate is not None:
+            e = self.estimate
+            first = (
+                f"auto  sigma {e.sigma[0]:.2f} x {e.sigma[1]:.2f} @ {np.degrees(e.angle):.0f} deg"
+                f"  noise {e.noise:.4f}  conf {e.confidence:.2f}  "
+                f"{self.stats.get('backend', '')}"
+            )
+        else:
+            first = (
+                f"{self.method}  sigma {self.sigma:.2f}  noise {self.noise:.3f}  "
+                f"{self.stats.get('backend', '')}"
+            )
         overlay = [
-            f"{self.method}  sigma {self.sigma:.2f}  noise {self.noise:.3f}  "
-            f"{self.stats.get('backend', '')}",
+            first,
             "fps {fps:.1f}  capture {capture:.1f}  filter {filter:.1f}  "
             "display {display:.1f} ms".format(
                 **{k: self.stats.get(k, 0.0) for k in ("fps", "capture", "filter", "display")}
@@ -239,6 +261,9 @@ class Viewer:
     # Window plumbing: trackbars, mouse, keys.
     def open_window(self) -> None:
         """Create the window and its trackbars."""
+        _point_qt_at_fonts()
+        # AUTOSIZE: the frame is shown pixel for pixel (aspect kept); the window grows
+        # around it to fit the trackbars.
         cv2.namedWindow(_WINDOW, cv2.WINDOW_AUTOSIZE)
         lo, hi = SIGMA_RANGE
         cv2.createTrackbar(
@@ -319,6 +344,58 @@ class Viewer:
         self.running = False
 
 
+#: Where fonts are looked for when OpenCV's Qt build has none of its own.
+FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/TTF",
+    "/usr/share/fonts/dejavu",
+    "/usr/share/fonts/truetype",
+    "/usr/local/share/fonts",
+    "/Library/Fonts",
+)
+
+
+def font_dir() -> str | None:
+    """A directory of fonts Qt can use, or None when there is none.
+
+    Qt's own setting if it holds fonts, else the system's: fontconfig's sans font's
+    folder, or one of :data:`FONT_DIRS`.
+    """
+    current = os.environ.get("QT_QPA_FONTDIR")
+    if current and _has_fonts(Path(current)):
+        return current
+    candidates = [Path(d) for d in FONT_DIRS]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        found = subprocess.run(
+            ["fc-match", "--format=%{file}", "sans"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        if found:
+            candidates.insert(0, Path(found).parent)
+    return next((str(folder) for folder in candidates if _has_fonts(folder)), None)
+
+
+def _point_qt_at_fonts() -> str | None:
+    """Point Qt at a font directory when OpenCV's own is missing; returns the one used.
+
+    ``opencv-python``'s Qt build sets ``QT_QPA_FONTDIR`` to a ``cv2/qt/fonts`` folder it
+    does not ship, and Qt then draws trackbar labels with no font at all — blank. Qt
+    reads the variable when the first window opens, so this runs just before it.
+    """
+    folder = font_dir()
+    if folder is None:
+        log.warning("no font directory found: the window's trackbars will have no labels")
+    else:
+        os.environ["QT_QPA_FONTDIR"] = folder
+    return folder
+
+
+def _has_fonts(folder: Path) -> bool:
+    try:
+        return any(p.suffix.lower() in (".ttf", ".otf", ".pfb") for p in folder.iterdir())
+    except OSError:
+        return False
+
+
 def _window_visible() -> bool:
     """Whether our window is still open (the Qt backend raises once it is gone)."""
     try:
@@ -385,6 +462,10 @@ class _Recorder:
 
 def run_live(options: LiveOptions) -> str:
     """Run the viewer (or its headless loop); returns the summary line."""
+    if options.method is None:
+        options.method = "auto" if options.sigma is None else "gauss-lap"
+    if options.sigma is None:
+        options.sigma = DEFAULT_SIGMA
     METHODS.check(options.method, allowed=LIVE_METHODS)
     target = None
     if options.output:  # before any camera is opened: a refused output changes nothing
@@ -443,6 +524,7 @@ def run_live(options: LiveOptions) -> str:
             if options.virtual_camera and camera is None:  # sized from the first frame
                 camera = _virtual_camera(frame.shape)
             restored = restorer.restore(frame, viewer.method, viewer.sigma, viewer.noise, spec)
+            viewer.estimate = restorer.estimate if viewer.method == "auto" else None
             filtered = time.perf_counter()
             if sharp is not None:
                 psnrs.append((psnr_u8(sharp, frame), psnr_u8(sharp, restored)))

@@ -26,9 +26,9 @@ from . import psf as _psf
 from .errors import AppError
 from .frames import FrameSpec
 from .io import PendingOutput, atomic_output, check_output
-from .methods import FILE_METHODS, METHODS, PsfRestorer
+from .methods import AUTO_METHODS, FILE_METHODS, METHODS, AutoRestorer, PsfRestorer
 
-__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file"]
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "read_photo"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
@@ -63,9 +63,9 @@ def deblur_file(
     input_path: str,
     output_path: str,
     *,
-    psf_spec: str,
-    noise: float,
-    method: str = "gauss-lap",
+    psf_spec: str = "auto",
+    noise: float | None = None,
+    method: str | None = None,
     backend: str = "auto",
     overwrite: bool = False,
     compare: str | None = None,
@@ -73,6 +73,9 @@ def deblur_file(
 ) -> str:
     """Restore a photo or video file; returns a one-line summary.
 
+    ``psf_spec='auto'`` (the default) estimates the blur and noise (``noise`` then
+    replaces the estimated noise of a photo); a known PSF needs ``noise``. ``method``
+    defaults to ``gauss-lap``; videos with ``auto`` use the per-frame table's basis.
     ``compare`` writes a figure (input, result, PSF, responses; for a video, its middle
     frame) under the same rules as the output: never an input or the output, an existing
     file only with ``overwrite``, written atomically.
@@ -80,9 +83,23 @@ def deblur_file(
     source, target = Path(input_path), Path(output_path)
     figure = Path(compare) if compare else None
     _check_paths(source, target, figure, overwrite)
-    METHODS.check(method, allowed=FILE_METHODS)
-    kernel = _psf.parse(psf_spec)
-    if source.suffix.lower() in VIDEO_SUFFIXES:
+    video = source.suffix.lower() in VIDEO_SUFFIXES
+    auto = psf_spec == "auto"
+    if auto:
+        if video and method is not None:
+            raise MediaError(
+                "videos with --psf auto use the per-frame table (atrous with oriented "
+                "bands); --method applies to photos and known PSFs"
+            )
+        METHODS.check(method or "gauss-lap", allowed=AUTO_METHODS)
+        kernel = None
+    else:
+        METHODS.check(method or "gauss-lap", allowed=FILE_METHODS)
+        if noise is None:
+            raise MediaError("--noise is required with a known --psf (or use --psf auto)")
+        kernel = _psf.parse(psf_spec)
+    method = method or "gauss-lap"
+    if video:
         summary, pair, restore = _deblur_video(
             source, target, kernel, noise, method, backend, overwrite, progress
         )
@@ -90,12 +107,18 @@ def deblur_file(
         summary, pair, restore = _deblur_photo(
             source, target, kernel, noise, method, backend, overwrite
         )
+    if auto and restore.estimate is not None:
+        e = restore.estimate
+        summary += (
+            f"; estimated blur sigma {e.sigma[0]:.2f} x {e.sigma[1]:.2f} px at "
+            f"{np.degrees(e.angle):.0f} deg, noise {e.noise:.4f}, confidence {e.confidence:.2f}"
+        )
     if figure is not None:
         from .plots import compare_figure
 
         atomic_output(
             figure,
-            lambda p: compare_figure(*pair, kernel, restore.filter, p),
+            lambda p: compare_figure(*pair, restore.kernel, restore.filter, p),
             overwrite=overwrite,
             inputs=[source],
             others=[target],
@@ -105,22 +128,46 @@ def deblur_file(
     return summary
 
 
+def read_photo(path: str | Path) -> np.ndarray:
+    """Read a photo as its code values (8- or 16-bit, grey, BGR or BGRA); one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{str(path)!r} does not exist or is not a file")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise MediaError(f"{str(path)!r}: unsupported photo format; photos {IMAGE_SUFFIXES}")
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise MediaError(f"cannot read {str(path)!r} as an image")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise MediaError(f"{str(path)!r} has {image.dtype} samples; 8- or 16-bit images only")
+    return image
+
+
+def _restorer(
+    kernel: np.ndarray | None,
+    noise: float | None,
+    method: str,
+    spec: FrameSpec,
+    backend: str,
+) -> PsfRestorer | AutoRestorer:
+    if kernel is None:
+        return AutoRestorer(spec, backend, method=method, noise=noise)
+    assert noise is not None
+    return PsfRestorer(method, kernel, noise, spec, backend)
+
+
 def _deblur_photo(
     source: Path,
     target: Path,
-    kernel: np.ndarray,
-    noise: float,
+    kernel: np.ndarray | None,
+    noise: float | None,
     method: str,
     backend: str,
     overwrite: bool,
-) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer]:
-    image = cv2.imread(str(source), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise MediaError(f"cannot read {str(source)!r} as an image")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise MediaError(f"{str(source)!r} has {image.dtype} samples; 8- or 16-bit images only")
+) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer]:
+    image = read_photo(source)
     spec = FrameSpec.create(image.shape, image.dtype)
-    restore = PsfRestorer(method, kernel, noise, spec, backend)
+    restore = _restorer(kernel, noise, method, spec, backend)
     start = time.perf_counter()
     restored = restore(image)
     seconds = time.perf_counter() - start
@@ -141,13 +188,13 @@ def _deblur_photo(
 def _deblur_video(
     source: Path,
     target: Path,
-    kernel: np.ndarray,
-    noise: float,
+    kernel: np.ndarray | None,
+    noise: float | None,
     method: str,
     backend: str,
     overwrite: bool,
     progress: bool,
-) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer]:
+) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer]:
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise MediaError(f"cannot open {str(source)!r} as a video")
@@ -157,7 +204,7 @@ def _deblur_video(
     if not ok:
         raise MediaError(f"{str(source)!r} contains no readable frame")
     spec = FrameSpec.create(first.shape, first.dtype)
-    restore = PsfRestorer(method, kernel, noise, spec, backend)
+    restore = _restorer(kernel, noise, method, spec, backend)
     middle = (total or 1) // 2  # the frame the --compare figure shows
     at_middle: list[np.ndarray] = []
 
@@ -201,7 +248,8 @@ def _deblur_video(
     seconds = time.perf_counter() - start
     summary = (
         f"restored {count} frames of {source.name} ({spec.width}x{spec.height} at "
-        f"{fps:.3g} fps) with {method}, {count / seconds:.1f} fps -> {target}"
+        f"{fps:.3g} fps) with {'auto' if kernel is None else method}, "
+        f"{count / seconds:.1f} fps -> {target}"
     )
     return summary, pair, restore
 

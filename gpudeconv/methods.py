@@ -27,7 +27,16 @@ from .pipeline import Pipeline
 from .reference import wiener_frame
 from .spectra import total_noise
 
-__all__ = ["FILE_METHODS", "METHODS", "SLIDER_METHODS", "Method", "PsfRestorer", "SliderRestorer"]
+__all__ = [
+    "AUTO_METHODS",
+    "FILE_METHODS",
+    "METHODS",
+    "SLIDER_METHODS",
+    "AutoRestorer",
+    "Method",
+    "PsfRestorer",
+    "SliderRestorer",
+]
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,18 @@ METHODS: Registry[Method] = Registry(
     [
         *(Method(b.name, f"fitted filter: {b.help}", b.name) for b in BASES),
         Method("wiener", "the FFT Wiener reference (exact for the model, slower)"),
+        Method("auto", "blur and noise estimated per frame, robust filter (AutoPipeline)"),
         Method("off", "no restoration (to compare with the input)"),
     ],
 )
-#: What ``gpudeconv deblur`` offers: every method that restores.
-FILE_METHODS = METHODS.names_where(lambda m: m.name != "off")
+#: What ``gpudeconv deblur --method`` offers: every method that restores a given PSF
+#: (``--psf auto`` selects estimation; ``auto`` is the live viewer's per-frame method).
+FILE_METHODS = METHODS.names_where(lambda m: m.name not in ("off", "auto"))
 #: What the live viewer's method trackbar offers.
 SLIDER_METHODS = METHODS.names_where(lambda m: m.tabulable)
+#: Methods that can restore an *estimated* blur: the band bases (their robust fit keeps
+#: the response ≥ 1 where the noise is unknown; a FIR or the Wiener filter cannot).
+AUTO_METHODS = METHODS.names_where(lambda m: m.basis is not None and m.basis != "fir")
 
 Frames = Iterable[np.ndarray]
 
@@ -76,6 +90,7 @@ class PsfRestorer:
         self.spec = spec
         self.filter: DeconvFilter | None = None
         self.pipeline: Pipeline | None = None
+        self.estimate = None  # the blur is known, not estimated
         if entry.basis is None:  # wiener
             self._total = total_noise(noise, spec.quantization_bits)
         else:
@@ -102,6 +117,74 @@ class PsfRestorer:
         return map(self, frames)
 
 
+class AutoRestorer:
+    """Restores frames of unknown blur (``--psf auto``): estimated, then robustly fitted.
+
+    A photo (``__call__``) gets its own estimate and robust fit with ``method``'s basis;
+    a video (``stream``) goes through an :class:`~gpudeconv.AutoPipeline` (estimates
+    amortised and smoothed, weights looked up per frame). ``noise``, when given, replaces
+    the estimated noise of photos.
+    """
+
+    def __init__(
+        self,
+        spec: FrameSpec,
+        backend: str = "auto",
+        *,
+        method: str = "gauss-lap",
+        noise: float | None = None,
+    ) -> None:
+        entry = METHODS[METHODS.check(method, allowed=AUTO_METHODS)]
+        self.method = entry.name
+        self.spec = spec
+        self.backend = backend
+        self.noise = noise
+        self.filter: DeconvFilter | None = None
+        self.estimate: Any = None
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The estimated blur (a delta before any frame)."""
+        return np.ones((1, 1)) if self.estimate is None else self.estimate.psf()
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Estimate the blur of one frame and restore it with its own robust fit."""
+        from dataclasses import replace
+
+        from .blind import estimate, robust_filter
+
+        options = self.spec.options
+        found = estimate(frame, space=options["space"], channel_order=options["channel_order"])
+        if self.noise is not None:
+            found = replace(found, noise=total_noise(self.noise, self.spec.quantization_bits))
+        self.estimate = found
+        self.filter = robust_filter(found, basis=METHODS[self.method].basis or "gauss-lap")
+        pipe = Pipeline(
+            self.filter,
+            shape=self.spec.shape,
+            dtype=self.spec.dtype,
+            backend=self.backend,
+            **options,
+        )
+        return pipe(frame)
+
+    def stream(self, frames: Frames) -> Iterator[np.ndarray]:
+        """Restore a video's frames in order through an ``AutoPipeline``."""
+        from .blind import AutoPipeline
+
+        pipe = AutoPipeline(
+            shape=self.spec.shape,
+            dtype=self.spec.dtype,
+            backend=self.backend,
+            **self.spec.options,
+        )
+        for frame in frames:
+            yield pipe(frame)
+            self.estimate = pipe.estimate
+        if pipe.estimate is not None:
+            self.filter = pipe.filter
+
+
 class SliderRestorer:
     """Restores frames with a method and a Gaussian blur that may change every frame.
 
@@ -121,7 +204,9 @@ class SliderRestorer:
         self.sigma_range = sigma_range
         self.noise_range = noise_range
         self._tables: dict[str, FilterTable] = {}
-        self._pipes: dict[tuple[Any, ...], Pipeline] = {}
+        self._pipes: dict[tuple[Any, ...], Any] = {}
+        #: The estimate the last ``auto`` frame was restored with.
+        self.estimate: Any = None
 
     def table(self, method: str) -> FilterTable:
         """The (cached) table of a fitted method."""
@@ -152,13 +237,29 @@ class SliderRestorer:
             )
         return self._pipes[key]
 
+    def auto_pipeline(self, spec: FrameSpec) -> Any:
+        """The (cached) :class:`~gpudeconv.AutoPipeline` of a frame spec."""
+        from .blind import AutoPipeline
+
+        key = ("auto", spec, self.backend)
+        if key not in self._pipes:
+            self._pipes[key] = AutoPipeline(
+                shape=spec.shape, dtype=spec.dtype, backend=self.backend, **spec.options
+            )
+        return self._pipes[key]
+
     def restore(
         self, frame: np.ndarray, method: str, sigma: float, noise: float, spec: FrameSpec
     ) -> np.ndarray:
-        """Restore one frame with the current slider values."""
+        """Restore one frame with the current slider values (``auto`` ignores them)."""
         entry = METHODS[METHODS.check(method, allowed=SLIDER_METHODS)]
         if entry.name == "off":
             return frame
+        if entry.name == "auto":
+            auto = self.auto_pipeline(spec)
+            restored = auto(frame)
+            self.estimate = auto.estimate
+            return restored
         if entry.basis is None:  # wiener
             total = total_noise(noise, spec.quantization_bits)
             return wiener_frame(frame, _psf.gaussian(sigma), total, spec)

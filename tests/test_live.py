@@ -36,7 +36,8 @@ def test_headless_test_card_run_records_30_frames(tmp_path, capsys):
     out = tmp_path / "live.mp4"
     assert main(["live", "--headless", "--frames", "30", "--output", str(out)]) == 0
     summary = capsys.readouterr().out.strip()
-    assert summary.startswith("frames 30, fps ") and "backend cpu, method gauss-lap" in summary
+    # No --sigma: the blur is estimated per frame (method auto).
+    assert summary.startswith("frames 30, fps ") and "backend cpu, method auto" in summary
     before, after = _psnrs(summary)
     assert after > before
     frames = _frames(out)
@@ -46,10 +47,15 @@ def test_headless_test_card_run_records_30_frames(tmp_path, capsys):
 
 def test_every_method_restores_the_card():
     psnr = {}
-    for method in ("gauss-lap", "atrous", "wiener", "unsharp", "off"):
+    for method in ("gauss-lap", "atrous", "wiener", "unsharp", "auto", "off"):
         summary = run_live(LiveOptions(headless=True, frames=3, method=method, size=(96, 128)))
         psnr[method] = _psnrs(summary)[1]
-    assert all(psnr[m] > psnr["off"] for m in ("gauss-lap", "atrous", "wiener"))
+    assert all(psnr[m] > psnr["off"] for m in ("gauss-lap", "atrous", "wiener", "auto"))
+
+
+def test_given_sigma_selects_the_slider_method(capsys):
+    assert main(["live", "--headless", "--frames", "2", "--sigma", "1.0"]) == 0
+    assert "method gauss-lap" in capsys.readouterr().out
 
 
 class _Frames:
@@ -133,14 +139,23 @@ def test_existing_output_is_refused(tmp_path, capsys):
 # ---------------------------------------------------------------------------- a window
 @pytest.fixture(scope="module")
 def display():
-    """An Xvfb display; Debian's xvfb is installed when missing (CI runs as root)."""
+    """An Xvfb display with fonts; Debian's xvfb and DejaVu fonts are installed when
+    missing (CI runs as root)."""
+    missing = []
     if shutil.which("Xvfb") is None:
+        missing.append("xvfb")
+    if live.font_dir() is None:
+        missing.append("fonts-dejavu-core")
+    if missing:
         if shutil.which("apt-get") is None or os.geteuid() != 0:
-            pytest.skip("Xvfb is missing and cannot be installed here (needs root apt-get)")
+            pytest.skip(f"{missing} missing and cannot be installed here (needs root apt-get)")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "xvfb"], check=True, env=env, capture_output=True
+            ["apt-get", "install", "-y", "-qq", *missing],
+            check=True,
+            env=env,
+            capture_output=True,
         )
     # -displayfd: Xvfb picks a free display number and writes it to the pipe when ready.
     read_end, write_end = os.pipe()
@@ -167,8 +182,16 @@ def display():
         os.environ["DISPLAY"] = old
 
 
+def _screen(display: str) -> np.ndarray:
+    """The whole X screen as BGR (what a user sees: window frame, trackbars, labels)."""
+    from PIL import ImageGrab
+
+    return np.asarray(ImageGrab.grab(xdisplay=display))[..., ::-1].copy()
+
+
 @pytest.mark.slow
-def test_window_trackbar_screenshot_and_split_view(display, tmp_path):
+def test_window_as_a_user_sees_it(display, tmp_path):
+    """A real window under Xvfb, read back from a screenshot of the whole screen."""
     shot = tmp_path / "shot.png"
     seen = {}
 
@@ -180,17 +203,36 @@ def test_window_trackbar_screenshot_and_split_view(display, tmp_path):
         if n == 6:
             seen["sigma"] = viewer.sigma
             viewer.save_screenshot(shot)
+            seen["screen"] = _screen(display)
+            seen["rect"] = cv2.getWindowImageRect("gpudeconv live")
+            seen["view"] = viewer.image.copy()
         if n == 8:
             cv2.destroyWindow("gpudeconv live")  # the user closes the window
 
-    summary = run_live(LiveOptions(headless=False, size=(240, 320), on_frame=script))
+    summary = run_live(LiveOptions(headless=False, on_frame=script))  # 480x640 card, auto
     assert seen["sigma"] == pytest.approx(1.5)
     assert summary.startswith("frames 9,")  # closed after frame 8: the next one ends the run
+    assert "method auto" in summary
     image = cv2.imread(str(shot))
-    assert image.shape == (240, 320, 3)
-    divider = image[70:220, 158:163].astype(int)  # below the overlay, above the labels
+    assert image.shape == (480, 640, 3)
+    divider = image[70:400, 318:323].astype(int)  # below the overlay, above the labels
     yellow = (divider[..., 1] > 200) & (divider[..., 2] > 200) & (divider[..., 0] < 80)
     assert yellow.any(axis=1).mean() > 0.8  # the split line runs down the middle
+
+    # On the screen: the frame is drawn pixel for pixel (aspect and size kept) ...
+    x, y, w, h = seen["rect"]
+    assert (w, h) == (640, 480)
+    screen = seen["screen"]
+    drawn = screen[y : y + h, x : x + w].astype(np.float64)
+    assert np.abs(drawn - seen["view"]).mean() < 4.0
+    # ... and the trackbars below it carry readable labels: dark text on the light panel
+    # left of each slider (without fonts Qt leaves that panel blank).
+    panel = screen[y + h : y + h + 80, x : x + 100]
+    text = (panel.max(axis=2) < 110).sum()
+    assert text > 150, f"no trackbar labels drawn ({text} dark pixels)"
+    # The overlay shows the estimate: σ, angle, noise and confidence.
+    overlay = screen[y : y + 24, x : x + 360]
+    assert (overlay.min(axis=2) > 200).sum() > 200  # white text on the darkened band
 
 
 def test_card_source_is_deterministic():
