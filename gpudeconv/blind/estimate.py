@@ -38,6 +38,8 @@ MODELS = ("gaussian",)
 #: value sits at the top of that range on purpose: reading a sharp frame's own softness
 #: as blur makes the frame worse, reading a mild blur as a little less costs some gain.
 SHARP_SOFTNESS = 0.36
+#: The least noise std the spectral fit assumes (float frames may report none at all).
+NOISE_FLOOR = 1e-5
 #: The part of a blur variance the model gets wrong on top of the fit's own scatter
 #: (relative to the blur): the posterior's model error.
 MODEL_SPREAD = 0.12
@@ -329,13 +331,14 @@ def estimate(
             channels = channels * (ceiling / luma_noise)
             luma_noise = ceiling
         grid = block_grid_bins(power.shape[0]) if compression > 0 else None
-        fitted = fit_spectrum(power, count, luma_noise, grid)
+        # A noise-free float frame still has rounding error: never fit below it.
+        fitted = fit_spectrum(power, count, max(luma_noise, NOISE_FLOOR), grid)
         if fitted is not None:
             added = _nearest_psd(_nearest_psd(fitted.blur_covariance) - SHARP_SOFTNESS * np.eye(2))
             matched = crossover_amplitude(power, luma_noise, added, grid)
             # Matched at the crossover, but never above the fitted level: far out in the
             # spectrum, window leakage of strong edges (text) can pose as signal.
-            amplitude = min(fitted.amplitude, matched or fitted.amplitude) * share
+            amplitude = max(min(fitted.amplitude, matched or fitted.amplitude) * share, 1e-12)
     # Compression error is noise to the filter: it must not sharpen the block grid.
     noise = max(math.hypot(float(channels.mean()), compression), floor)
     bound = fitted is None or _corner_snr(fitted, luma_noise) > CORNER_SNR

@@ -113,7 +113,8 @@ def choose_tiles(
     sums = integral[y1][:, x1] - integral[y0][:, x1] - integral[y1][:, x0] + integral[y0][:, x0]
     order = np.argsort(sums.ravel(), kind="stable")[::-1][:count]
     energy = np.square(sums.ravel())
-    share = float(energy.mean() / max(energy[order].mean(), 1e-300))
+    chosen = float(energy[order].mean())
+    share = float(energy.mean()) / chosen if chosen > 0 else 1.0
     return [(int(ys[i // len(xs)]), int(xs[i % len(xs)])) for i in order], min(share, 1.0)
 
 
