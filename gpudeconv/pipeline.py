@@ -321,5 +321,6 @@ def _auto_filter(
     )
     if noise is not None:
         check_real("noise", noise, nonnegative=True, upper=1.0)
-        found = replace(found, noise=max(noise, 0.5 * quantization_noise(spec.quantization_bits)))
+        bits = spec.quantization_bits
+        found = replace(found, noise=max(noise, 0.5 * quantization_noise(bits) if bits else 0.0))
     return robust_filter(found, **options)

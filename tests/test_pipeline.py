@@ -36,7 +36,11 @@ BASES = {
     "fir": {"basis": "fir"},
     "fir-2d": {"basis": "fir", "mode": "2d", "radius": 3},
     "unsharp": {"basis": "unsharp"},
+    # Oriented (Hessian) bands, one of them g'⊗g' (antisymmetric taps), for a rotated blur.
+    "atrous-oriented": {"basis": "atrous", "levels": 2, "oriented": 2},
 }
+#: The blur each filter is fitted for (a rotated one where the basis can follow it).
+PSFS = {"atrous-oriented": psf.gaussian(1.5, 0.7, angle=0.5)}
 SIZES = [(1, 1), (1, 17), (17, 1), (7, 5), (37, 23)]
 
 
@@ -47,7 +51,7 @@ def filters():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gpudeconv.FitQualityWarning)
         return {
-            name: fit(psf.gaussian(1.0), noise=0.002, quantization_bits=8, **opts)
+            name: fit(PSFS.get(name, psf.gaussian(1.0)), noise=0.002, quantization_bits=8, **opts)
             for name, opts in BASES.items()
         }
 

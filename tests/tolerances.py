@@ -21,3 +21,26 @@ SRGB_SEAM = 5e-8
 PIPELINE_F32 = 1e-5
 #: Pipeline integer output against the float64 reference through the same transfer (LSB).
 PIPELINE_LSB = 1
+
+
+# ---------------------------------------------------------------------------- blind (12)
+def sigma_tolerance(sigma: float) -> float:
+    """Isotropic σ estimates at noise 0.002 (issue 12's target): ±(0.15 + 0.1 σ) px."""
+    return 0.15 + 0.1 * sigma
+
+
+#: σ = 0.6 is read as ~0.4 by design: a sharp photograph's own softness (up to 0.36 px²)
+#: is taken off every measured blur, so the mildest blur loses most of it (the safe side).
+SIGMA_MILD_TOL = 0.3
+#: Minor axis of an anisotropic blur (its spectrum is measured across few bins).
+SIGMA_MINOR_TOL = 0.45
+#: Direction of a blur at least twice as long as it is wide (degrees).
+ANGLE_TOL_DEG = 15.0
+#: Noise estimate / truth on blurred photographs (σ ≥ 1) with little fine texture.
+NOISE_RATIO = (0.8, 1.25)
+#: "Never harm": PSNR may fall this far below the input's (issue 12, dB).
+HARM_DB = 0.1
+#: A restoration may raise the 8-pixel blockiness ratio by at most this much.
+BLOCKINESS_RISE = 0.01
+#: Sharpen-only fits hold F ≥ 1 on a 33×33 grid; between its nodes F may dip this much.
+SHARPEN_FLOOR = 1e-4

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from .auto import AutoPipeline, default_table, robust_filter
-from .estimate import MODELS, Estimate, estimate, working_luma
+from .estimator import MODELS, Estimate, estimate, working_luma
 from .noise import noise_std
 from .table import AUTO_BASIS, AutoKey, AutoTable
 from .tracker import EstimateTracker

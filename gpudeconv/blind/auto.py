@@ -20,7 +20,7 @@ from ..fit import DeconvFilter
 from ..fit.core import fit_posterior
 from ..frames import FrameSpec
 from ..pipeline import Pipeline
-from .estimate import Estimate
+from .estimator import Estimate
 from .table import AutoKey, AutoTable
 from .tracker import EstimateTracker
 

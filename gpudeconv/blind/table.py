@@ -27,7 +27,7 @@ import numpy as np
 from ..fit import DeconvFilter
 from ..fit.core import fit_posterior
 from ..spectra import NATURAL_PRIOR
-from .estimate import POSTERIOR_WIDTH, SHARP_SOFTNESS, Estimate, gaussian_of
+from .estimator import POSTERIOR_WIDTH, SHARP_SOFTNESS, Estimate, gaussian_of
 
 __all__ = ["AUTO_BASIS", "AutoKey", "AutoTable"]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._validate import array_module, check_int, check_real, image_array
 from ..errors import InvalidArgumentError
-from .estimate import Estimate, _Decoder, estimate
+from .estimator import Estimate, _Decoder, estimate
 
 __all__ = ["EstimateTracker"]
 

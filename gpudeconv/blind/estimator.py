@@ -13,6 +13,7 @@ from .. import psf as _psf
 from .._validate import array_module, check_choice, image_array
 from ..colour import decode_table, luma_weights
 from ..errors import InvalidArgumentError
+from ..frames import ORDERS, SPACES
 from ..spectra import NATURAL_PRIOR, quantization_noise
 from .jpeg import block_grid_bins, compression_noise
 from .noise import block_noise, sample_blocks
@@ -300,6 +301,8 @@ def estimate(
     spectrum) and at most 512 blocks of 16² (the noise) — at 1080p a tenth of the frame.
     """
     check_choice("model", model, MODELS)
+    check_choice("space", space, SPACES)
+    check_choice("channel_order", channel_order, ORDERS)
     image = image_array("image", image)
     frame = image[..., None] if image.ndim == 2 else image
     if roi is not None:
