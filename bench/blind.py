@@ -363,7 +363,7 @@ def run_never_harm() -> list[dict]:
     import skimage.data
 
     for name in ("astronaut", "coffee"):
-        sharp8 = np.ascontiguousarray(skimage.data.__dict__[name]()[..., ::-1])
+        sharp8 = np.ascontiguousarray(getattr(skimage.data, name)()[..., ::-1])
         for quality in (None, 90, 75, 50):
             y = camera_frame(sharp8, 1.2, 0.003, quality)
             out = deblur(y, "auto", backend="cpu")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import cv2
@@ -16,7 +17,9 @@ EQUAL_TOL = 1e-4
 def polyblur_status() -> str:
     """Whether the blind peer Polyblur (PyPI ``polyblur``, needs PyTorch) is installed."""
     try:
-        import polyblur  # noqa: F401
+        with warnings.catch_warnings():  # torch warns about its own deprecations on import
+            warnings.simplefilter("ignore")
+            import polyblur  # noqa: F401
     except ImportError:
         return "not installed (optional: make bench-peers, or pip install torch polyblur)"
     return "installed"

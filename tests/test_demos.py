@@ -15,6 +15,7 @@ DEMOS = Path(__file__).resolve().parent.parent / "demos"
         ("still_photo.py", ["--output", "still.png"], "wrote still.png"),
         ("video_file.py", ["--output", "restored.mp4"], "48 frames"),
         ("render_postprocess.py", ["--frames", "4", "--size", "96x160"], "PSNR gain"),
+        ("blind_photo.py", ["--output", "blind.png"], "cell: 550x660, estimated blur"),
     ],
 )
 def test_demo_runs(tmp_path, script, args, expect):
