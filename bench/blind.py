@@ -529,16 +529,22 @@ def check_targets(summary: dict, results: list[CellResult], speed: dict | None) 
 def markdown(results: list[CellResult], summary, harm, speed, targets) -> str:
     methods = [m for m in results[0].psnr if m != "blurred"]
     lines = ["## PSNR gain over the blurred input (dB), by cell", ""]
-    header = "| noise | photo | blur | est. σ | blurred dB | " + " | ".join(methods) + " |"
-    lines += [header, "|" + "---|" * (5 + len(methods))]
+    header = (
+        "| noise | photo | blur | est. σ | est. noise / true | blurred dB | SSIM blurred → "
+        "auto | " + " | ".join(methods) + " |"
+    )
+    lines += [header, "|" + "---|" * (7 + len(methods))]
     for r in results:
         blur = "sharp" if r.cell[0] == 0 else f"{r.cell[0]}×{r.cell[1]}@{r.cell[2]}°"
         est = f"{r.estimate['sigma_major']:.2f}×{r.estimate['sigma_minor']:.2f}"
+        ratio = r.estimate["noise"] / r.estimate["noise_true"]
+        ssim = f"{r.ssim['blurred']:.3f} → {r.ssim['ours-auto']:.3f}"
         gains = " | ".join(
             f"{r.psnr[m] - r.psnr['blurred']:+.2f}" if m in r.psnr else "—" for m in methods
         )
         lines.append(
-            f"| {r.noise} | {r.photo} | {blur} | {est} | {r.psnr['blurred']:.2f} | {gains} |"
+            f"| {r.noise} | {r.photo} | {blur} | {est} | {ratio:.2f} | "
+            f"{r.psnr['blurred']:.2f} | {ssim} | {gains} |"
         )
     lines += ["", "## Mean gains (dB) and SSIM", ""]
     lines += ["| noise | method | mean gain, blurred cells | natural + textured | mean SSIM |"]

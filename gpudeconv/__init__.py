@@ -11,7 +11,8 @@ from . import degrade, metrics, psf, spectra
 from .blind import AutoPipeline, Estimate, estimate
 from .errors import FitQualityWarning, GpudeconvError
 from .fit import DeconvFilter, FilterTable, fit
-from .pipeline import Pipeline, deblur
+from .oneshot import deblur
+from .pipeline import Pipeline
 from .wiener import wiener
 
 __version__ = "0.1.0"

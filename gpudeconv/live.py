@@ -13,6 +13,7 @@ never filters.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import logging
 import os
@@ -493,8 +494,10 @@ def run_live(options: LiveOptions) -> str:
     )
     recorder = _Recorder(target, source.fps) if target else None
     camera = None
-    latencies: list[float] = []
-    psnrs: list[tuple[float, float]] = []
+    # Per-frame records for the summary: 4 bytes a frame for latencies (their median and
+    # p95 need them all), running sums for PSNR — a day of frames stays a few MB.
+    latencies = array.array("f")
+    psnrs = _RunningMean()
     ok = False
     spec: FrameSpec | None = None
     try:
@@ -527,8 +530,9 @@ def run_live(options: LiveOptions) -> str:
             viewer.estimate = restorer.estimate if viewer.method == "auto" else None
             filtered = time.perf_counter()
             if sharp is not None:
-                psnrs.append((psnr_u8(sharp, frame), psnr_u8(sharp, restored)))
-                viewer.stats["psnr_in"], viewer.stats["psnr_out"] = psnrs[-1]
+                pair = (psnr_u8(sharp, frame), psnr_u8(sharp, restored))
+                psnrs.add(pair)
+                viewer.stats["psnr_in"], viewer.stats["psnr_out"] = pair
             image = viewer.compose(frame, restored)
             if recorder:
                 recorder.write(image)
@@ -560,9 +564,27 @@ def run_live(options: LiveOptions) -> str:
     return _summary(latencies, psnrs, viewer, recorder)
 
 
+class _RunningMean:
+    """Mean of (before, after) pairs without keeping them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sums = np.zeros(2)
+
+    def add(self, pair: tuple[float, float]) -> None:
+        self.count += 1
+        self.sums += pair
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def mean(self) -> np.ndarray:
+        return self.sums / max(self.count, 1)
+
+
 def _summary(
-    latencies: list[float],
-    psnrs: list[tuple[float, float]],
+    latencies: array.array,
+    psnrs: _RunningMean,
     viewer: Viewer,
     recorder: _Recorder | None,
 ) -> str:
@@ -573,7 +595,7 @@ def _summary(
         f"{viewer.stats.get('backend', '?')}, method {viewer.method}"
     )
     if psnrs:
-        before, after = np.mean(psnrs, axis=0)
+        before, after = psnrs.mean()
         line += f", PSNR blurred {before:.2f} dB -> restored {after:.2f} dB"
     if recorder:
         line += f", wrote {recorder.target}"

@@ -99,7 +99,8 @@ def test_registries_feed_every_choice():
     for spec in BASES:
         for option in spec.options:
             assert ("fit", option.name) in actions
-    assert set(METHODS.names) == {*BASES.names, "wiener", "off"}
+    assert set(METHODS.names) == {*BASES.names, "wiener", "auto", "off"}
+    assert "auto" in SLIDER_METHODS and "auto" not in FILE_METHODS  # files: --psf auto
     assert "fir" not in SLIDER_METHODS  # a FIR's terms depend on the fit: no table
 
 
