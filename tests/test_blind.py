@@ -322,6 +322,14 @@ def test_tracker_re_estimates_early_when_the_picture_changes(photos):
     assert tracker.estimates == 2 and tracker.cuts == 0
 
 
+def test_tracker_is_not_fooled_by_panning(photos):
+    tracker = EstimateTracker(every=50)
+    frame = _degrade(photos["astronaut"], 1.0, noise=0.004)
+    for shift in range(0, 60, 6):  # the camera pans: same scene, same blur
+        tracker.update(np.roll(frame, shift, axis=1))
+    assert tracker.estimates == 1 and tracker.cuts == 0
+
+
 def test_auto_pipeline_applies_the_table_filter(photos):
     sharp = photos["astronaut"]
     frame = np.round(_degrade(sharp, 1.4, noise=0.003) * 255).astype(np.uint8)
