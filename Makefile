@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo bench bench-quick bench-gpu gpu-check lint clean
+.PHONY: test demo bench bench-quick bench-peers bench-gpu gpu-check lint clean
 
 # CuPy wheel for bench-gpu: cuda12 or cuda13, matching the machine's driver.
 CUDA_EXTRA ?= cuda12
@@ -35,11 +35,19 @@ bench: $(VENV)/.installed-bench
 	$(PY) -m bench.throughput
 	$(PY) -m bench.cpu_pipeline
 	$(PY) -m bench.pareto
+	$(PY) -m bench.blind
+
+# The heavy peers (PyTorch ~1.5 GB, then Polyblur built against it); the benchmarks
+# report rows without them as "not installed".
+bench-peers: $(VENV)/.installed-bench
+	$(PY) -m pip install --quiet torch
+	$(PY) -m pip install --quiet --no-build-isolation polyblur
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench.quality --quick
 	$(PY) -m bench.throughput --quick
 	$(PY) -m bench.cpu_pipeline --quick
+	$(PY) -m bench.blind --quick
 
 bench-gpu: $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[bench,$(CUDA_EXTRA)]'
