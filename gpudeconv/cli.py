@@ -25,6 +25,7 @@ from .backends import BACKENDS
 from .errors import AppError, GpudeconvError
 from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
+from .frames import CHANNEL_CHOICES, SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
 from .spectra import PRIORS
 
@@ -125,6 +126,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 def _cmd_deblur(args: argparse.Namespace) -> int:
     from .media import deblur_file
+    from .video import EncodeSettings
 
     print(
         deblur_file(
@@ -137,6 +139,9 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             compare=args.compare,
             progress=not args.quiet,
+            space=args.space,
+            channels=args.channels,
+            encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
         )
     )
     return 0
@@ -302,6 +307,27 @@ def _parser() -> argparse.ArgumentParser:
         help=METHODS.help(FILE_METHODS) + " (default gauss-lap)",
     )
     d.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
+    d.add_argument(
+        "--space",
+        default="linear",
+        choices=SPACES,
+        help="restore in linear light (optical blur: lenses, defocus; the default) or on "
+        "code values (srgb: blur made by software — video filters, scalers, TAA on display "
+        "buffers)",
+    )
+    d.add_argument(
+        "--channels",
+        choices=CHANNEL_CHOICES,
+        help="luma: the luminance only (videos: the Y plane, chroma untouched; their "
+        "default); all: every colour channel (photos' default)",
+    )
+    d.add_argument(
+        "--codec",
+        help="video encoder (default: the input's family: libx264, libx265, libsvtav1, libvpx-vp9)",
+    )
+    d.add_argument("--crf", type=float, help="video constant quality (default per encoder)")
+    d.add_argument("--preset", help="video encoder preset (default per encoder)")
+    d.add_argument("--bitrate", help="video bit rate instead of constant quality (e.g. 8M)")
     d.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
     d.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -15,6 +15,7 @@ from ._validate import image_array, to_float
 
 __all__ = [
     "SRGB_KNEE",
+    "code_max",
     "decode_table",
     "encode_reference",
     "linear_to_srgb",
@@ -55,23 +56,33 @@ def luma_weights(channel_order: str) -> tuple[float, float, float]:
     return _LUMA_RGB if channel_order == "rgb" else _LUMA_RGB[::-1]
 
 
-@lru_cache(maxsize=8)
-def decode_table(dtype: str, space: str, precision: str = "float32") -> np.ndarray:
+def code_max(dtype: str | np.dtype, bits: int | None = None) -> int:
+    """Largest code of an integer frame: the dtype's, or ``2**bits − 1`` (10-bit video)."""
+    return (1 << bits) - 1 if bits else int(np.iinfo(dtype).max)
+
+
+@lru_cache(maxsize=16)
+def decode_table(
+    dtype: str, space: str, precision: str = "float32", bits: int | None = None
+) -> np.ndarray:
     """Code value → working value for every code of ``dtype`` (read-only).
 
     ``space='linear'`` decodes sRGB to linear light (exact IEC 61966-2-1 curve);
-    ``'srgb'`` only scales code values to [0, 1].
+    ``'srgb'`` only scales code values to [0, 1]. ``bits`` scales by ``2**bits − 1``
+    instead of the dtype's maximum (codes above it decode above 1).
     """
-    codes = np.arange(np.iinfo(dtype).max + 1, dtype=np.float64) / np.iinfo(dtype).max
+    codes = np.arange(np.iinfo(dtype).max + 1, dtype=np.float64) / code_max(dtype, bits)
     values = srgb_to_linear(codes[None])[0] if space == "linear" else codes
     table = values.astype(precision)
     table.flags.writeable = False
     return table
 
 
-def encode_reference(values: np.ndarray, dtype: np.dtype, space: str) -> np.ndarray:
+def encode_reference(
+    values: np.ndarray, dtype: np.dtype, space: str, bits: int | None = None
+) -> np.ndarray:
     """Float64 reference of the encoder: curve, scale, round half to even, saturate."""
     values = np.asarray(values, dtype=np.float64)
-    top = np.iinfo(dtype).max
+    top = code_max(dtype, bits)
     coded = linear_to_srgb(np.clip(values, 0.0, None)) if space == "linear" else values
     return np.clip(np.round(coded * top), 0, top).astype(dtype)

@@ -10,7 +10,7 @@ Frames are ``H×W`` or ``H×W×C`` arrays:
 A 4th channel is alpha and passes through untouched. ``channel_order`` ('bgr', OpenCV's
 order, or 'rgb') matters only for the luma weights of ``luma_only``.
 
-The frame options — ``channel_order``, ``space``, ``luma_only``, ``boundary`` — are
+The frame options — ``channel_order``, ``space``, ``luma_only``, ``boundary``, ``bits`` — are
 defined once, here (:data:`FRAME_OPTIONS`); ``Pipeline``, ``deblur`` and the Dask and
 command-line front ends pass them through as keywords.
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from ._validate import check_choice
 from .boundaries import BOUNDARIES, FRAME_BOUNDARIES
+from .colour import code_max
 from .errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["FRAME_OPTIONS", "FrameSpec"]
@@ -33,6 +34,9 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.uint16))
 CHANNELS = (1, 3, 4)
 ORDERS = ("bgr", "rgb")
 SPACES = ("linear", "srgb")
+#: What the front ends offer to restore: the luminance (``luma_only``, or a video's Y
+#: plane) or every colour channel.
+CHANNEL_CHOICES = ("luma", "all")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class FrameSpec:
     boundary : {'reflect', 'clamp'}
         OpenCV ``BORDER_REFLECT`` (mirror, edge pixel repeated once) or
         ``BORDER_REPLICATE``.
+    bits : int, optional
+        Significant bits of uint16 codes (9–16; e.g. 10 for a 10-bit video plane, codes
+        0–1023); None: the dtype's own (8 or 16).
     """
 
     shape: tuple[int, ...]
@@ -63,6 +70,7 @@ class FrameSpec:
     space: str = "linear"
     luma_only: bool = False
     boundary: str = "reflect"
+    bits: int | None = None
 
     @classmethod
     def create(cls, shape: Any, dtype: Any, **options: Any) -> FrameSpec:
@@ -93,6 +101,7 @@ class FrameSpec:
         boundary = BOUNDARIES.check(options["boundary"], allowed=FRAME_BOUNDARIES)
         if not isinstance(options["luma_only"], bool):
             raise InvalidTypeError(f"luma_only must be a bool; got {options['luma_only']!r}")
+        bits = _bits(options["bits"], dtype)
         spec = cls(
             shape,
             dtype,
@@ -100,6 +109,7 @@ class FrameSpec:
             options["space"],
             options["luma_only"],
             boundary,
+            bits,
         )
         if spec.luma_only and spec.colour_channels != 3:
             raise InvalidArgumentError(
@@ -139,13 +149,15 @@ class FrameSpec:
 
     @property
     def max_code(self) -> int:
-        """Largest code value of an integer frame (255 or 65535); 1 for floats."""
-        return int(np.iinfo(self.dtype).max) if self.is_integer else 1
+        """Largest code value of an integer frame (255, 1023, 65535, …); 1 for floats."""
+        return code_max(self.dtype, self.bits) if self.is_integer else 1
 
     @property
     def quantization_bits(self) -> int | None:
-        """Bits of an integer frame's codes (8, 16): their rounding is noise to fit for."""
-        return self.dtype.itemsize * 8 if self.is_integer else None
+        """Bits of an integer frame's codes (8, 10, 16): their rounding is noise to fit for."""
+        if not self.is_integer:
+            return None
+        return self.bits or self.dtype.itemsize * 8
 
     @property
     def options(self) -> dict[str, Any]:
@@ -168,6 +180,23 @@ class FrameSpec:
 
 
 #: The keywords that describe how a frame is coded, with their defaults.
+def _bits(bits: Any, dtype: np.dtype) -> int | None:
+    """Validate ``bits`` for ``dtype``; None means the dtype's own."""
+    if bits is None:
+        return None
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
+        raise InvalidTypeError(f"bits must be an integer or None; got {bits!r}")
+    bits = int(bits)
+    if dtype == np.uint16 and 9 <= bits <= 16:
+        return None if bits == 16 else bits
+    if dtype == np.uint8 and bits == 8:
+        return None
+    raise InvalidArgumentError(
+        f"bits={bits} does not fit dtype {dtype}: uint16 frames take 9 to 16 significant "
+        "bits (10 for 10-bit video), uint8 only 8, float frames none"
+    )
+
+
 FRAME_DEFAULTS: dict[str, Any] = {
     f.name: f.default for f in dataclasses.fields(FrameSpec) if f.name not in ("shape", "dtype")
 }

@@ -429,31 +429,46 @@ class _Recorder:
 
     The output is checked like every output (never the input video, an existing file only
     with --overwrite) and written through :class:`~gpudeconv.io.PendingOutput` (a fresh
-    ``mkstemp`` name: nothing planted beside the target is followed or deleted).
+    ``mkstemp`` name: nothing planted beside the target is followed or deleted), encoded
+    by the same writer as ``gpudeconv deblur`` (:class:`~gpudeconv.video.VideoWriter`:
+    H.264, constant quality).
     """
 
     def __init__(self, target: Path, fps: float) -> None:
         self.target = target  # already checked (check_output)
         self.fps = fps
         self.pending: PendingOutput | None = None
-        self.writer: cv2.VideoWriter | None = None
+        self.writer: Any = None
         self.size: tuple[int, int] | None = None
 
     def write(self, image: np.ndarray) -> None:
+        from fractions import Fraction
+
+        from .video import VideoError, VideoWriter
+
         if self.writer is None:
-            self.size = (image.shape[1], image.shape[0])
+            # Even sizes: 4:2:0 chroma needs them.
+            self.size = (image.shape[1] // 2 * 2, image.shape[0] // 2 * 2)
             self.pending = PendingOutput(self.target)
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self.writer = cv2.VideoWriter(str(self.pending.path), fourcc, self.fps, self.size)
-            if not self.writer.isOpened():
-                raise LiveError(f"cannot write video {str(self.target)!r}", 2)
+            try:
+                self.writer = VideoWriter(
+                    self.pending.path,
+                    width=self.size[0],
+                    height=self.size[1],
+                    rate=Fraction(self.fps).limit_denominator(1001),
+                )
+            except VideoError as exc:
+                raise LiveError(str(exc), 2) from None
         if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+            image = np.ascontiguousarray(image[: self.size[1], : self.size[0]])
         self.writer.write(image)
 
     def finish(self, ok: bool) -> None:
         if self.writer is not None:
-            self.writer.release()
+            if ok:
+                self.writer.close()
+            else:
+                self.writer.abort()
         if self.pending is not None:
             if ok:
                 self.pending.commit()

@@ -1,21 +1,19 @@
 """``gpudeconv deblur``: restore a photo or a video file.
 
 Photos (PNG, JPEG, TIFF; 8- or 16-bit; grey, RGB, RGBA) keep their bit depth and alpha.
-Videos are restored frame by frame through the streaming pipeline at the same size and
-frame rate; OpenCV writes video only, so the audio track is copied afterwards when the
-optional ``imageio-ffmpeg`` package provides an ffmpeg (``pip install imageio-ffmpeg``),
-and is otherwise dropped with a notice. Output goes to a temporary file renamed into
-place at the end: an interrupted run leaves nothing half-written, and the input is never
-overwritten.
+Videos go through FFmpeg's libraries (:mod:`gpudeconv.video`, PyAV): decoded, restored in
+YUV — the luma plane only, by default — and encoded with the input's codec family, pixel
+format, bit depth, colour tags, timestamps and rotation, its audio and subtitles copied
+as they are. Output goes to a temporary file renamed into place at the end: an
+interrupted run leaves nothing half-written, and the input is never overwritten.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,12 @@ import cv2
 import numpy as np
 
 from . import psf as _psf
+from ._validate import check_choice
 from .errors import AppError
-from .frames import FrameSpec
-from .io import PendingOutput, atomic_output, check_output
+from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
+from .io import atomic_output, check_output
 from .methods import AUTO_METHODS, FILE_METHODS, METHODS, AutoRestorer, PsfRestorer
+from .video import PLANAR_YUV, EncodeSettings, PlaneRestorer, probe, transcode
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "read_photo"]
 
@@ -70,12 +70,19 @@ def deblur_file(
     overwrite: bool = False,
     compare: str | None = None,
     progress: bool = True,
+    space: str = "linear",
+    channels: str | None = None,
+    encode: EncodeSettings | None = None,
 ) -> str:
     """Restore a photo or video file; returns a one-line summary.
 
     ``psf_spec='auto'`` (the default) estimates the blur and noise (``noise`` then
     replaces the estimated noise of a photo); a known PSF needs ``noise``. ``method``
     defaults to ``gauss-lap``; videos with ``auto`` use the per-frame table's basis.
+    ``space``: restore in linear light (``linear``, optical blur) or on code values
+    (``srgb``, blur made by software). ``channels``: ``luma`` (the default for videos:
+    the Y plane, chroma untouched) or ``all`` (the default for photos). ``encode``: the
+    video encoder's settings (codec, CRF, preset, bit rate).
     ``compare`` writes a figure (input, result, PSF, responses; for a video, its middle
     frame) under the same rules as the output: never an input or the output, an existing
     file only with ``overwrite``, written atomically.
@@ -84,6 +91,9 @@ def deblur_file(
     figure = Path(compare) if compare else None
     _check_paths(source, target, figure, overwrite)
     video = source.suffix.lower() in VIDEO_SUFFIXES
+    check_choice("space", space, SPACES)
+    channels = channels or ("luma" if video else "all")
+    check_choice("channels", channels, CHANNEL_CHOICES)
     auto = psf_spec == "auto"
     if auto:
         if video and method is not None:
@@ -99,14 +109,11 @@ def deblur_file(
             raise MediaError("--noise is required with a known --psf (or use --psf auto)")
         kernel = _psf.parse(psf_spec)
     method = method or "gauss-lap"
+    job = _Job(kernel, noise, method, backend, space, channels == "luma", overwrite)
     if video:
-        summary, pair, restore = _deblur_video(
-            source, target, kernel, noise, method, backend, overwrite, progress
-        )
+        summary, pair, restore = _deblur_video(source, target, job, encode, progress)
     else:
-        summary, pair, restore = _deblur_photo(
-            source, target, kernel, noise, method, backend, overwrite
-        )
+        summary, pair, restore = _deblur_photo(source, target, job)
     if auto and restore.estimate is not None:
         e = restore.estimate
         summary += (
@@ -143,31 +150,33 @@ def read_photo(path: str | Path) -> np.ndarray:
     return image
 
 
-def _restorer(
-    kernel: np.ndarray | None,
-    noise: float | None,
-    method: str,
-    spec: FrameSpec,
-    backend: str,
-) -> PsfRestorer | AutoRestorer:
-    if kernel is None:
-        return AutoRestorer(spec, backend, method=method, noise=noise)
-    assert noise is not None
-    return PsfRestorer(method, kernel, noise, spec, backend)
+@dataclass(frozen=True)
+class _Job:
+    """What to restore with: the blur (None: estimate it), noise, method, where, how."""
+
+    kernel: np.ndarray | None
+    noise: float | None
+    method: str
+    backend: str
+    space: str
+    luma: bool
+    overwrite: bool
+
+    def restorer(self, spec: FrameSpec) -> PsfRestorer | AutoRestorer:
+        """The restorer of one frame format."""
+        if self.kernel is None:
+            return AutoRestorer(spec, self.backend, method=self.method, noise=self.noise)
+        assert self.noise is not None
+        return PsfRestorer(self.method, self.kernel, self.noise, spec, self.backend)
 
 
 def _deblur_photo(
-    source: Path,
-    target: Path,
-    kernel: np.ndarray | None,
-    noise: float | None,
-    method: str,
-    backend: str,
-    overwrite: bool,
+    source: Path, target: Path, job: _Job
 ) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer]:
     image = read_photo(source)
-    spec = FrameSpec.create(image.shape, image.dtype)
-    restore = _restorer(kernel, noise, method, spec, backend)
+    luma = job.luma and image.ndim == 3 and image.shape[2] in (3, 4)
+    spec = FrameSpec.create(image.shape, image.dtype, space=job.space, luma_only=luma)
+    restore = job.restorer(spec)
     start = time.perf_counter()
     restored = restore(image)
     seconds = time.perf_counter() - start
@@ -176,125 +185,117 @@ def _deblur_photo(
         if not cv2.imwrite(str(tmp), restored):
             raise MediaError(f"cannot encode {str(target)!r}")
 
-    atomic_output(target, write, overwrite=overwrite, inputs=[source], role="output")
+    atomic_output(target, write, overwrite=job.overwrite, inputs=[source], role="output")
     summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
-        f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {method} in "
+        f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {job.method} in "
         f"{seconds * 1e3:.0f} ms -> {target}"
     )
     return summary, (image, restored), restore
 
 
 def _deblur_video(
-    source: Path,
-    target: Path,
-    kernel: np.ndarray | None,
-    noise: float | None,
-    method: str,
-    backend: str,
-    overwrite: bool,
-    progress: bool,
+    source: Path, target: Path, job: _Job, encode: EncodeSettings | None, progress: bool
 ) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer]:
-    capture = cv2.VideoCapture(str(source))
-    if not capture.isOpened():
-        raise MediaError(f"cannot open {str(source)!r} as a video")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    ok, first = capture.read()
-    if not ok:
-        raise MediaError(f"{str(source)!r} contains no readable frame")
-    spec = FrameSpec.create(first.shape, first.dtype)
-    restore = _restorer(kernel, noise, method, spec, backend)
-    middle = (total or 1) // 2  # the frame the --compare figure shows
-    at_middle: list[np.ndarray] = []
-
-    def frames() -> Any:
-        frame, index = first, 0
-        while frame is not None:
-            if index == middle:
-                at_middle.append(frame.copy())
-            yield frame
-            ok, frame = capture.read()
-            frame, index = (frame if ok else None), index + 1
-
+    info = probe(source)
+    height, width = info["height"], info["width"]
+    if job.luma:
+        bits = PLANAR_YUV.get(info["pix_fmt"])
+        if bits is None:
+            raise MediaError(
+                f"{str(source)!r} is {info['pix_fmt']}, not planar YUV: use --channels all"
+            )
+        dtype = np.uint8 if bits == 8 else np.uint16
+        spec = FrameSpec.create(
+            (height, width), dtype, space=job.space, bits=None if bits in (8, 16) else bits
+        )
+        restore = job.restorer(spec)
+        frame_restorer: Any = PlaneRestorer(_plane_function(restore, spec))
+    else:
+        spec = FrameSpec.create((height, width, 3), np.uint8, space=job.space)
+        restore = job.restorer(spec)
+        frame_restorer = _BgrFrames(_plane_function(restore, spec))
+    middle = max((info["frames"] or 1) // 2, 0)
+    pair: list[np.ndarray] = []
     count = 0
-    pair: tuple[np.ndarray, np.ndarray] = (first, first)
+
+    def seen(before: Any, after: Any) -> None:
+        nonlocal count
+        if count == middle:
+            pair.append(after.to_ndarray(format="bgr24"))
+        count += 1
+
+    def capture_before(frame: Any) -> Any:
+        if count == middle:
+            pair.insert(0, frame.to_ndarray(format="bgr24"))
+        return frame_restorer(frame)
+
+    bar = _progress(info["frames"], progress)
     start = time.perf_counter()
+    stats = None
 
     def write(tmp: Path) -> None:
-        nonlocal count, pair
-        writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (spec.width, spec.height)
+        nonlocal stats
+        stats = transcode(
+            source,
+            tmp,
+            capture_before,
+            settings=encode,
+            rgb=not job.luma,
+            on_frame=seen,
+            progress=bar.update,
         )
-        if not writer.isOpened():
-            raise MediaError(f"cannot write video {str(target)!r}")
-        bar = _progress(total, progress)
-        try:
-            for restored in restore.stream(frames()):
-                writer.write(restored)
-                if count == 0 or (count == middle and at_middle):
-                    pair = (at_middle[0] if count == middle else first, restored)
-                count += 1
-                bar.update(1)
-        finally:
-            writer.release()
-            bar.close()
-        _copy_audio(source, tmp)
 
     try:
-        atomic_output(target, write, overwrite=overwrite, inputs=[source], role="output")
+        atomic_output(target, write, overwrite=job.overwrite, inputs=[source], role="output")
     finally:
-        capture.release()
+        bar.close()
     seconds = time.perf_counter() - start
+    assert stats is not None
+    what = "auto" if job.kernel is None else job.method
     summary = (
-        f"restored {count} frames of {source.name} ({spec.width}x{spec.height} at "
-        f"{fps:.3g} fps) with {'auto' if kernel is None else method}, "
-        f"{count / seconds:.1f} fps -> {target}"
+        f"restored {stats.frames} frames of {source.name} ({width}x{height} {info['pix_fmt']} "
+        f"at {float(info['rate'] or 0):.3g} fps) with {what} on "
+        f"{'the luma plane' if job.luma else 'all channels'} ({job.space}), "
+        f"{stats.frames / seconds:.1f} fps ({stats.shares()}); {stats.encoder} "
+        f"{stats.pix_fmt}, {stats.copied_packets} packets of other streams copied -> {target}"
     )
-    return summary, pair, restore
+    before_after = (pair[0], pair[1]) if len(pair) == 2 else (pair[0], pair[0])
+    return summary, before_after, restore
+
+
+def _plane_function(restore: PsfRestorer | AutoRestorer, spec: FrameSpec) -> Any:
+    """Frames of ``spec`` → restored frames: a streaming AutoPipeline or the restorer."""
+    if isinstance(restore, AutoRestorer):
+        from .blind import AutoPipeline
+
+        pipe = AutoPipeline(
+            shape=spec.shape, dtype=spec.dtype, backend=restore.backend, **spec.options
+        )
+
+        def auto(frame: np.ndarray) -> np.ndarray:
+            out = pipe(frame)
+            restore.estimate = pipe.estimate
+            restore.filter = pipe.filter if pipe.estimate is not None else None
+            return out
+
+        return auto
+    return restore
+
+
+class _BgrFrames:
+    """av.VideoFrame (BGR) → restored av.VideoFrame (BGR), through a frame function."""
+
+    def __init__(self, restore: Any) -> None:
+        self.restore = restore
+
+    def __call__(self, frame: Any) -> Any:
+        import av
+
+        return av.VideoFrame.from_ndarray(self.restore(frame.to_ndarray()), format="bgr24")
 
 
 def _progress(total: int | None, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="frame", disable=not enabled, file=sys.stderr, dynamic_ncols=True)
-
-
-def _copy_audio(source: Path, video: Path) -> None:
-    """Mux the source's audio into ``video`` in place, when an ffmpeg is available."""
-    try:
-        import imageio_ffmpeg
-
-        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        log.warning("no ffmpeg (pip install imageio-ffmpeg): audio not copied")
-        return
-    with PendingOutput(video) as muxed_file:  # removed on failure or Ctrl-C, renamed on success
-        muxed = muxed_file.path
-        result = subprocess.run(
-            [
-                ffmpeg,
-                "-y",
-                "-loglevel",
-                "error",
-                "-i",
-                str(video),
-                "-i",
-                str(source),
-                "-map",
-                "0:v:0",
-                "-map",
-                "1:a?",
-                "-c",
-                "copy",
-                "-shortest",
-                str(muxed),
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if result.returncode != 0 or muxed.stat().st_size == 0:
-            muxed_file.discard()
-            log.warning("the container did not take the audio track; video only")

@@ -63,7 +63,7 @@ def _through_frame_coding(
     """
     data = np.asarray(frame).reshape(spec.height, spec.width, spec.channels)
     if spec.is_integer:
-        working = decode_table(spec.dtype.name, spec.space, "float64")[data]
+        working = decode_table(spec.dtype.name, spec.space, "float64", spec.bits)[data]
     else:
         working = data.astype(np.float64)
     colour = working[..., : spec.colour_channels]
@@ -72,7 +72,11 @@ def _through_frame_coding(
         restored = colour + (restore(luma) - luma)[..., None]
     else:
         restored = restore(colour)
-    result = encode_reference(restored, spec.dtype, spec.space) if spec.is_integer else restored
+    result = (
+        encode_reference(restored, spec.dtype, spec.space, spec.bits)
+        if spec.is_integer
+        else restored
+    )
     if spec.has_alpha:
         result = np.concatenate([result, data[..., 3:].astype(result.dtype)], axis=-1)
     return result.reshape(spec.shape)

@@ -203,6 +203,8 @@ def test_window_as_a_user_sees_it(display, tmp_path):
         if n == 6:
             seen["sigma"] = viewer.sigma
             viewer.save_screenshot(shot)
+            for _ in range(5):  # let Qt finish painting before the screen is read
+                cv2.waitKey(20)
             seen["screen"] = _screen(display)
             seen["rect"] = cv2.getWindowImageRect("gpudeconv live")
             seen["view"] = viewer.image.copy()

@@ -93,7 +93,7 @@ def test_compare_figure(tmp_path, sharp_photo):
         ("in.png", ["in.png", "out.gif"], "unsupported format '.gif'"),
         ("in.png", ["in.png", "out.mp4"], "both be photos or both be videos"),
         ("bad.png", ["bad.png", "out2.png"], "cannot read"),
-        ("bad.mp4", ["bad.mp4", "out2.mp4"], "cannot open"),
+        ("bad.mp4", ["bad.mp4", "out2.mp4"], "as a video"),
         ("in.png", ["in.png", "nodir/out2.png"], "output folder"),
     ],
 )

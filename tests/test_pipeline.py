@@ -29,6 +29,9 @@ FORMATS = {
     "u8-rgba-luma": ((4,), np.uint8, {"luma_only": True, "channel_order": "rgb"}),
     "u16-rgb": ((3,), np.uint16, {"channel_order": "rgb"}),
     "u16-bgra": ((4,), np.uint16, {}),
+    # A 10-bit video plane (Y of yuv420p10le): codes 0–1023 in uint16 samples.
+    "u16-10bit-plane": ((), np.uint16, {"bits": 10, "space": "srgb"}),
+    "u16-10bit-linear": ((), np.uint16, {"bits": 10}),
 }
 BASES = {
     "gauss-lap": {"basis": "gauss-lap"},
@@ -57,11 +60,12 @@ def filters():
 
 
 def _frame(rng, size, fmt):
-    extra, dtype, _ = FORMATS[fmt]
+    extra, dtype, options = FORMATS[fmt]
     shape = (*size, *extra)
     if dtype == np.float32:
         return rng.random(shape, dtype=np.float32)
-    return rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True, dtype=dtype)
+    top = (1 << options["bits"]) - 1 if "bits" in options else np.iinfo(dtype).max
+    return rng.integers(0, top, shape, endpoint=True, dtype=dtype)
 
 
 def _check(out, frame, filt, pipe):

@@ -134,7 +134,7 @@ class CpuBackend:
         luma = list(luma_weights(spec.channel_order)) if spec.colour_channels == 3 else [1.0]
         self._luma = np.array([[*luma, 0.0]], self._dtype)  # over the colour channels
         if spec.is_integer:
-            table = decode_table(spec.dtype.name, spec.space, self._dtype.name)
+            table = decode_table(spec.dtype.name, spec.space, self._dtype.name, spec.bits)
             self._table = table - self._dtype.type(_INT_CENTRE)
             self._cap = round(spec.max_code * 12.92 * SRGB_KNEE)
         self._lock = threading.Lock()  # guards plan and weights against concurrent setters
@@ -467,6 +467,7 @@ class CpuBackend:
         depth = _CV_DEPTH[self.spec.dtype]
         if self.spec.space == "srgb":
             cv2.addWeighted(values, top, values, 0.0, 0.0, dst=code, dtype=depth)
+            self._saturate_bits(code)
             return
         # pow takes |v| and is ~12x slower on exact zeros: floor at a tiny normal number.
         # (NumPy for the scalar ops: OpenCV's binding misreads a Scalar tuple as a matrix
@@ -477,6 +478,12 @@ class CpuBackend:
         cv2.pow(values, 1.0 / 2.4, dst=values)
         cv2.addWeighted(values, top * 1.055, values, 0.0, -top * 0.055, dst=code, dtype=depth)
         cv2.max(code, spare, dst=code)
+        self._saturate_bits(code)
+
+    def _saturate_bits(self, code: np.ndarray) -> None:
+        """Codes of fewer bits than their dtype (10-bit video in uint16) stop at 2^bits − 1."""
+        if self.spec.bits:
+            np.minimum(code, code.dtype.type(self.spec.max_code), out=code)
 
 
 def _run_all(tasks: list[Any], *, caller: bool = True) -> list[Any]:

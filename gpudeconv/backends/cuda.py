@@ -403,7 +403,7 @@ class CudaBackend:
         self._lock = threading.Lock()
         self._lut = None
         if spec.is_integer:
-            self._lut = xp.asarray(decode_table(spec.dtype.name, spec.space, work.name))
+            self._lut = xp.asarray(decode_table(spec.dtype.name, spec.space, work.name, spec.bits))
         self._slots = [
             _Slot(
                 runtime.stream(), xp.empty(spec.shape, spec.dtype), xp.empty(spec.shape, spec.dtype)

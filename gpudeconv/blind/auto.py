@@ -117,7 +117,7 @@ class AutoPipeline:
     ) -> None:
         spec = FrameSpec.create(shape, dtype, **frame_options)
         self.table = default_table() if table is None else table
-        read = {k: v for k, v in spec.options.items() if k in ("space", "channel_order")}
+        read = {k: v for k, v in spec.options.items() if k in ("space", "channel_order", "bits")}
         self.tracker = EstimateTracker(
             every=every, half_life=half_life, change=change, cut=cut, roi=roi, **read
         )

@@ -13,7 +13,7 @@ from .. import psf as _psf
 from .._validate import array_module, check_choice, image_array
 from ..colour import decode_table, luma_weights
 from ..errors import InvalidArgumentError
-from ..frames import ORDERS, SPACES
+from ..frames import ORDERS, SPACES, FrameSpec
 from ..spectra import NATURAL_PRIOR, quantization_noise
 from .jpeg import block_grid_bins, compression_noise
 from .noise import block_noise, sample_blocks
@@ -226,11 +226,11 @@ class _Decoder:
     parts the estimator reads are decoded — a 1080p frame is never converted whole.
     """
 
-    def __init__(self, frame: Any, space: str, channel_order: str) -> None:
+    def __init__(self, frame: Any, space: str, channel_order: str, bits: int | None = None) -> None:
         self.xp = array_module(frame)
         self.colours = 3 if frame.shape[-1] >= 3 else 1
         self.table = (
-            self.xp.asarray(decode_table(frame.dtype.name, space, "float32"))
+            self.xp.asarray(decode_table(frame.dtype.name, space, "float32", bits))
             if frame.dtype.kind == "u"
             else None
         )
@@ -270,6 +270,7 @@ def estimate(
     roi: tuple[int, int, int, int] | None = None,
     space: str = "linear",
     channel_order: str = "bgr",
+    bits: int | None = None,
 ) -> Estimate:
     """Estimate the blur, the noise and the signal spectrum of one frame.
 
@@ -283,8 +284,9 @@ def estimate(
         The blur model: an anisotropic, rotated Gaussian.
     roi : (y, x, height, width), optional
         Measure only this region (e.g. the subject, not a blurred background).
-    space, channel_order
-        How integer frames are decoded and which channel is which, as for ``Pipeline``.
+    space, channel_order, bits
+        How integer frames are decoded and which channel is which, as for ``Pipeline``
+        (``bits=10``: a 10-bit video plane in uint16 samples).
 
     Returns
     -------
@@ -304,12 +306,13 @@ def estimate(
     check_choice("space", space, SPACES)
     check_choice("channel_order", channel_order, ORDERS)
     image = image_array("image", image)
+    spec = FrameSpec.create(image.shape[:2], image.dtype, bits=bits)  # validates bits
     frame = image[..., None] if image.ndim == 2 else image
     if roi is not None:
         frame = frame[_roi_slices(roi, frame.shape)]
     xp = array_module(frame)
-    decoder = _Decoder(frame, space, channel_order)
-    bits = frame.dtype.itemsize * 8 if frame.dtype.kind == "u" else None
+    decoder = _Decoder(frame, space, channel_order, spec.bits)
+    bits = spec.quantization_bits
     floor = 0.5 * quantization_noise(bits) if bits else 0.0
 
     # The filter runs on each channel: the noise it meets is each channel's own. The

@@ -82,7 +82,7 @@ class EstimateTracker:
         self.cut = check_real("cut", cut, nonnegative=True)
         if self.cut < self.change:
             raise InvalidArgumentError(f"cut ({cut}) must be >= change ({change})")
-        known = {"space", "channel_order", "roi", "model"}
+        known = {"space", "channel_order", "roi", "model", "bits"}
         unknown = sorted(set(estimate_options) - known)
         if unknown:
             raise InvalidArgumentError(
@@ -125,8 +125,13 @@ class EstimateTracker:
         step = max(1, int(math.sqrt(frame.shape[0] * frame.shape[1] / THUMB_SAMPLES)))
         raw = frame[::step, ::step]
         raw = raw[..., None] if raw.ndim == 2 else raw
-        options = {k: v for k, v in self.options.items() if k in ("space", "channel_order")}
-        decoder = _Decoder(raw, options.get("space", "linear"), options.get("channel_order", "bgr"))
+        options = self.options
+        decoder = _Decoder(
+            raw,
+            options.get("space", "linear"),
+            options.get("channel_order", "bgr"),
+            options.get("bits"),
+        )
         luma = decoder.luma(raw)
         xp = array_module(luma)
         counts = xp.histogram(xp.clip(luma, 0.0, 1.0), bins=THUMB_BINS, range=(0.0, 1.0))[0]
