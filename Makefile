@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) -m bench.cpu_pipeline
 	$(PY) -m bench.pareto
 	$(PY) -m bench.blind
+	$(PY) -m bench.video
 
 # The heavy peers (PyTorch ~1.5 GB, then Polyblur built against it); the benchmarks
 # report rows without them as "not installed".

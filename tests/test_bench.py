@@ -64,6 +64,22 @@ def test_blind_quick_run_holds_never_harm(tmp_path):
     assert "## Targets" in table and "never" in table.lower()
 
 
+@pytest.mark.slow
+def test_video_quick_run_judged_by_ffmpeg(tmp_path):
+    """bench.video in quick mode: ffmpeg's psnr scores, and both paths timed."""
+    pytest.importorskip("imageio_ffmpeg")
+    from bench import video
+
+    assert video.main(["--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "video-quick.json").read_text())
+    gains = {(r["case"], r["space"]): r["gain_db"] for r in result["quality"]}
+    steps6 = "gblur σ 1.2 (steps 6), --psf gaussian:1.2"
+    assert gains[(steps6, "srgb")] >= video.GAIN_TARGET_DB  # the known blur, code values
+    assert all(r["size_ratio"] <= video.SIZE_TARGET for r in result["quality"])
+    paths = {r["path"] for r in result["throughput"]}
+    assert paths == {"PyAV, luma plane in YUV", "OpenCV (before)"}
+
+
 def test_cpu_pipeline_quick_writes_results(tmp_path):
     from bench import cpu_pipeline
 
