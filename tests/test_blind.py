@@ -512,3 +512,10 @@ def test_cli_auto_video_refuses_a_method(tmp_path, capsys):
     assert "per-frame table" in capsys.readouterr().err
     assert main(["deblur", str(video), str(out), "--quiet"]) == 0
     assert "with auto" in capsys.readouterr().out
+
+
+def test_table_memory_is_bounded():
+    table = AutoTable(nodes=16, max_cells=20)
+    for major in np.linspace(0.0, 3.0, 12):  # a drifting estimate visits ever new cells
+        table.weights(AutoKey(float(major), 0.3, 0.4, -3.0, 0.1, False))
+    assert table.fitted_cells == 20 and table.fits > 20

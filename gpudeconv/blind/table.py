@@ -19,8 +19,9 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -122,6 +123,15 @@ def _bracket_log(grid: tuple[float, ...], value: float) -> list[tuple[int, float
     return _bracket(tuple(math.log(g) for g in grid), math.log(max(value, 1e-12)))
 
 
+#: Most cells an AutoTable keeps (a few hundred bytes each; the least recently used go).
+MAX_CELLS = 4096
+
+
+class _Cell(NamedTuple):
+    coefficients: np.ndarray
+    weights: np.ndarray
+
+
 class AutoTable:
     """Robust filters of :data:`AUTO_BASIS` over a grid of estimates, fitted on demand.
 
@@ -132,12 +142,18 @@ class AutoTable:
     ----------
     nodes : int
         Quadrature nodes per axis of each cell's fit (as :func:`gpudeconv.fit`).
+    max_cells : int
+        Cells kept at most; the least recently used are dropped (and refitted if needed).
     """
 
-    def __init__(self, *, nodes: int = 24) -> None:
+    def __init__(self, *, nodes: int = 24, max_cells: int = MAX_CELLS) -> None:
         self.nodes = nodes
-        self._cells: dict[tuple[int, ...], DeconvFilter] = {}
+        self.max_cells = max_cells
+        # Only the numbers of each cell are kept (a few hundred bytes), least recently
+        # used first out: a long video visiting ever new estimates stays bounded.
+        self._cells: OrderedDict[tuple[int, ...], _Cell] = OrderedDict()
         self._lock = threading.Lock()
+        self.fits = 0
         self.template = self._fit_cell((MAJORS.index(0.0), 0, 0, 0, 0, 0))
 
     @property
@@ -147,7 +163,7 @@ class AutoTable:
 
     @property
     def fitted_cells(self) -> int:
-        """How many cells have been fitted so far."""
+        """How many fitted cells are held (at most ``max_cells``)."""
         return len(self._cells)
 
     # ------------------------------------------------------------------ cells
@@ -174,6 +190,7 @@ class AutoTable:
         return samples
 
     def _fit_cell(self, index: tuple[int, ...]) -> DeconvFilter:
+        self.fits += 1
         return fit_posterior(
             self._cell_samples(index),
             nodes=self.nodes,
@@ -181,15 +198,18 @@ class AutoTable:
             **AUTO_BASIS,
         )
 
-    def _cell(self, index: tuple[int, ...]) -> DeconvFilter:
+    def _cell(self, index: tuple[int, ...]) -> _Cell:
         if ANISOTROPIES[index[1]] == 0.0:  # isotropic: the angle does not matter
             index = (index[0], index[1], 0, *index[3:])
-        cell = self._cells.get(index)
-        if cell is None:
-            with self._lock:
-                cell = self._cells.get(index)
-                if cell is None:
-                    cell = self._cells[index] = self._fit_cell(index)
+        with self._lock:
+            cell = self._cells.get(index)
+            if cell is None:
+                fitted = self._fit_cell(index)
+                cell = self._cells[index] = _Cell(fitted.coefficients, fitted.weights)
+                while len(self._cells) > self.max_cells:
+                    self._cells.popitem(last=False)
+            else:
+                self._cells.move_to_end(index)
         return cell
 
     # ------------------------------------------------------------------ lookup
