@@ -24,13 +24,18 @@ FUZZ = settings(
     derandomize=True,  # the same examples every run: CI is never flaky
 )
 
+# Any code point but lone surrogates, chosen without a codec: Hypothesis's codec tables
+# are built per machine on first use, and one CI machine's table warned (an error here)
+# that plain characters do not round-trip through UTF-8.
+characters = st.characters(exclude_categories=("Cs",))
+
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
     st.integers(-(10**12), 10**12),
     st.sampled_from([0, -1, 1e-300, 1e300, 0.5, 1.2, 3.0]),
 )
 anything = st.one_of(
-    numbers, st.text(max_size=8), st.none(), st.booleans(), st.lists(numbers, max_size=3)
+    numbers, st.text(characters, max_size=8), st.none(), st.booleans(), st.lists(numbers, max_size=3)
 )
 
 
@@ -61,7 +66,7 @@ def test_psf_builders(name, a, b):
 
 
 @FUZZ
-@given(spec=st.text(max_size=24))
+@given(spec=st.text(characters, max_size=24))
 def test_psf_parse(spec):
     _ours_or_works(lambda: psf.parse(spec))
 
@@ -151,7 +156,7 @@ def _valid_doc() -> dict:
     field=st.sampled_from(sorted(_valid_doc())),
     value=st.recursive(
         anything,
-        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(characters, max_size=3), c, max_size=3),
         max_leaves=8,
     ),
 )
