@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo bench bench-quick bench-peers bench-gpu gpu-check lint clean
+.PHONY: test system-deps demo bench bench-quick bench-peers bench-gpu gpu-check lint clean
 
 # CuPy wheel for bench-gpu: cuda12 or cuda13, matching the machine's driver.
 CUDA_EXTRA ?= cuda12
@@ -24,8 +24,18 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check gpudeconv tests bench demos
 	$(VENV)/bin/ruff format --check gpudeconv tests bench demos
 
-test: lint
+test: lint system-deps
 	$(PY) -m pytest
+
+# The shader tests need glslang (HLSL -> SPIR-V) and Mesa's EGL with llvmpipe. Installed
+# here when missing and apt-get can (root, or sudo without a password); otherwise those
+# tests skip and say why.
+system-deps:
+	@if command -v glslangValidator >/dev/null && /sbin/ldconfig -p | grep -q libEGL_mesa; then :; \
+	else SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends \
+	    glslang-tools libegl1 libegl-mesa0 libgl1-mesa-dri; } >/dev/null 2>&1 \
+	  || echo "note: could not install glslang-tools / Mesa EGL: the shader tests will skip"; fi
 
 demo: $(VENV)/.installed-bench
 	$(VENV)/bin/gpudeconv live --frames 150 --output demo_output.mp4 --overwrite

@@ -1,4 +1,4 @@
-"""Command line: ``gpudeconv live``, ``deblur``, ``estimate``, ``fit``, ``demo``, ``bench``.
+"""Command line: ``gpudeconv live | deblur | estimate | fit | export | demo | bench``.
 
 What the user got wrong — a bad argument, an unreadable file, a camera that is not there —
 is one line on stderr and a non-zero exit code (2: arguments or files, 3: a device or
@@ -22,11 +22,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS
+from .boundaries import FRAME_BOUNDARIES
 from .errors import AppError, GpudeconvError
 from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
 from .frames import CHANNEL_CHOICES, SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
+from .shaders import FORMATS as SHADER_FORMATS
 from .spectra import PRIORS
 
 if TYPE_CHECKING:
@@ -60,17 +62,17 @@ def _basis_options() -> dict[str, Any]:
     return options
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
+def _filter_from_options(args: argparse.Namespace) -> DeconvFilter:
+    """The filter that ``fit``'s options on the command line describe."""
     from . import psf
     from .fit import fit
-    from .io import atomic_output
 
     options = {
         name: getattr(args, name)
         for name in _basis_options()
         if getattr(args, name, None) is not None
     }
-    filt = fit(
+    return fit(
         psf.parse(args.psf),
         noise=args.noise,
         basis=args.basis,
@@ -80,6 +82,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         nodes=args.nodes,
         **options,
     )
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .io import atomic_output
+
+    filt = _filter_from_options(args)
     print(_describe_filter(filt))
     if args.output:
         atomic_output(args.output, lambda p: p.write_text(filt.to_json()), overwrite=args.overwrite)
@@ -89,6 +97,38 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         atomic_output(args.plot, lambda p: plot_fit(filt, p), overwrite=args.overwrite)
         print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import shaders
+    from .fit import DeconvFilter
+    from .io import atomic_output
+
+    if args.filter is not None:
+        if args.psf is not None or args.noise is not None:
+            raise AppError("give --filter or --psf/--noise, not both")
+        try:
+            text = Path(args.filter).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AppError(f"cannot read --filter {args.filter}: {exc}") from None
+        filt = DeconvFilter.from_json(text, source=args.filter)
+    elif args.psf is None or args.noise is None:
+        raise AppError("give --psf and --noise (as for fit), or --filter FILE.json")
+    else:
+        filt = _filter_from_options(args)
+    source = shaders.export(
+        filt, args.format, boundary=args.boundary, uniforms=args.uniforms, clamp=args.clamp
+    )
+    c = shaders.cost(filt, args.format)
+    print(
+        f"{args.format}: {len(filt.terms)} separable terms, per pixel {c.texture_reads:.2f} "
+        f"texture reads, {c.multiply_adds:.0f} multiply-adds, {c.shared_bytes} B shared memory"
+    )
+    atomic_output(args.output, lambda p: p.write_text(source), overwrite=args.overwrite)
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -210,6 +250,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_fit_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """The options of ``fit`` (PSF, noise, basis and its options) on ``parser``."""
+    parser.add_argument(
+        "--psf",
+        required=required,
+        help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
+    )
+    parser.add_argument("--noise", type=float, required=required, help="noise std in [0, 1]")
+    parser.add_argument("--basis", default="gauss-lap", choices=BASES.names, help=BASES.help())
+    parser.add_argument("--objective", default="mse", choices=OBJECTIVES)
+    parser.add_argument("--prior", default="natural", choices=PRIORS)
+    parser.add_argument(
+        "--quantization-bits",
+        type=int,
+        default=None,
+        help="add the rounding noise of this bit depth (e.g. 8)",
+    )
+    parser.add_argument("--nodes", type=int, default=32, help="quadrature nodes per axis")
+    for name, option in _basis_options().items():
+        users = [b.name for b in BASES if any(o.name == name for o in b.options)]
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=option.parse,
+            choices=option.choices,
+            help=f"{'/'.join(users)}: {option.help}",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpudeconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,35 +289,33 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     f = sub.add_parser("fit", help="fit a small-filter deconvolution to a blur and noise level")
-    f.add_argument(
-        "--psf",
-        required=True,
-        help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
-    )
-    f.add_argument("--noise", type=float, required=True, help="noise std in [0, 1] units")
-    f.add_argument("--basis", default="gauss-lap", choices=BASES.names, help=BASES.help())
-    f.add_argument("--objective", default="mse", choices=OBJECTIVES)
-    f.add_argument("--prior", default="natural", choices=PRIORS)
-    f.add_argument(
-        "--quantization-bits",
-        type=int,
-        default=None,
-        help="add the rounding noise of this bit depth (e.g. 8)",
-    )
-    f.add_argument("--nodes", type=int, default=32, help="quadrature nodes per axis")
-    for name, option in _basis_options().items():
-        users = [b.name for b in BASES if any(o.name == name for o in b.options)]
-        f.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            type=option.parse,
-            choices=option.choices,
-            help=f"{'/'.join(users)}: {option.help}",
-        )
+    _add_fit_options(f, required=True)
     f.add_argument("-o", "--output", help="write the filter as JSON")
     f.add_argument("--plot", help="write a PNG of the responses over frequency")
     f.add_argument("--overwrite", action="store_true", help="replace existing output files")
     f.set_defaults(func=_cmd_fit)
+
+    x = sub.add_parser(
+        "export", help="write the fitted filter as a GLSL compute/fragment or HLSL shader"
+    )
+    _add_fit_options(x, required=False)
+    x.add_argument("--filter", help="a filter JSON written by `fit -o` (instead of --psf/--noise)")
+    x.add_argument("--format", default="glsl-compute", choices=SHADER_FORMATS)
+    x.add_argument(
+        "--boundary",
+        default="reflect",
+        choices=FRAME_BOUNDARIES,
+        help="reads past the frame: reflect (OpenCV BORDER_REFLECT) or clamp (edge texel)",
+    )
+    x.add_argument(
+        "--uniforms",
+        action="store_true",
+        help="weights in a uniform block / constant buffer, changeable without recompiling",
+    )
+    x.add_argument("--clamp", action="store_true", help="clamp the output to [0, 1]")
+    x.add_argument("-o", "--output", required=True, help="the shader source file to write")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    x.set_defaults(func=_cmd_export)
 
     live = sub.add_parser("live", help="live viewer: camera, video file or the test card")
     source = live.add_mutually_exclusive_group()

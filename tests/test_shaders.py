@@ -1,0 +1,288 @@
+"""Exported shaders (issue 14), run for real: GLSL on Mesa's llvmpipe through moderngl's
+EGL context, HLSL compiled to SPIR-V by glslang. Each is compared with the CPU pipeline.
+
+The GL harness is the contract of :mod:`gpudeconv.shaders`: the source RGBA float texture
+on unit 0 (``texelFetch``), the compute shader's ``rgba32f`` image on unit 1, 16×16 groups;
+the fragment shader draws one full-screen triangle into a float framebuffer.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from gpudeconv import FilterTable, Pipeline, fit, psf
+from gpudeconv.errors import InvalidArgumentError
+from gpudeconv.fit import DeconvFilter
+from gpudeconv.shaders import FORMATS, cost, export, uniform_bytes
+from tests.tolerances import HDR_REL, SHADER_ATOL
+
+GLSL = ("glsl-compute", "glsl-fragment")
+BASES = {
+    "gauss-lap": lambda: fit(psf.gaussian(1.1), noise=0.003),
+    "atrous": lambda: fit(
+        psf.gaussian(1.2, 0.8, angle=0.4), noise=0.003, basis="atrous", levels=2, oriented=2
+    ),
+    "fir": lambda: fit(psf.gaussian(1.0), noise=0.003, basis="fir"),
+    "unsharp": lambda: fit(psf.gaussian(1.1), noise=0.003, basis="unsharp"),
+}
+VERTEX = "#version 330 core\nin vec2 a_pos;\nvoid main() { gl_Position = vec4(a_pos, 0.0, 1.0); }"
+
+
+@pytest.fixture(scope="module")
+def gl():
+    """A standalone OpenGL 4.3+ context (llvmpipe here), or a skip saying why not."""
+    moderngl = pytest.importorskip("moderngl", reason="moderngl is not installed")
+    try:
+        ctx = moderngl.create_standalone_context(backend="egl", require=430)
+    except Exception as exc:  # EGL or Mesa missing: the reason is the skip message
+        pytest.skip(f"no OpenGL 4.3 context through EGL: {exc}")
+    yield ctx
+    ctx.release()
+
+
+@pytest.fixture(scope="module")
+def filters() -> dict[str, DeconvFilter]:
+    return {name: make() for name, make in BASES.items()}
+
+
+def run_shader(gl, kind: str, source: str, rgba: np.ndarray, ubo: bytes | None = None):
+    """Run an exported GLSL shader on ``rgba`` (h, w, 4 float32); return its RGBA output."""
+    import moderngl
+
+    h, w = rgba.shape[:2]
+    src = gl.texture((w, h), 4, data=np.ascontiguousarray(rgba, np.float32).tobytes(), dtype="f4")
+    src.filter = (moderngl.NEAREST, moderngl.NEAREST)
+    dst = gl.texture((w, h), 4, dtype="f4")
+    buffers = [src, dst]
+    if kind == "glsl-compute":
+        program = gl.compute_shader(source)
+    else:
+        program = gl.program(vertex_shader=VERTEX, fragment_shader=source)
+    if ubo is not None:
+        block = gl.buffer(ubo)
+        program["GpudeconvFilter"].binding = 0
+        block.bind_to_uniform_block(0)
+        buffers.append(block)
+    src.use(location=0)
+    if kind == "glsl-compute":
+        dst.bind_to_image(1, read=False, write=True)
+        program.run(group_x=math.ceil(w / 16), group_y=math.ceil(h / 16))
+        gl.finish()
+        out = dst.read()
+    else:
+        if "u_src" in program:
+            program["u_src"].value = 0
+        fbo = gl.framebuffer(color_attachments=[dst])
+        triangle = gl.buffer(np.array([-1, -1, 3, -1, -1, 3], np.float32).tobytes())
+        vao = gl.vertex_array(program, [(triangle, "2f", "a_pos")])
+        fbo.use()
+        fbo.viewport = (0, 0, w, h)
+        vao.render(moderngl.TRIANGLES)
+        gl.finish()
+        out = fbo.read(components=4, dtype="f4")
+        buffers += [fbo, triangle, vao]
+    result = np.frombuffer(out, np.float32).reshape(h, w, 4).copy()
+    for b in [*buffers, program]:
+        b.release()
+    return result
+
+
+def reference(filt: DeconvFilter, rgba: np.ndarray, boundary: str) -> np.ndarray:
+    return Pipeline(filt, shape=rgba.shape, dtype=np.float32, backend="cpu", boundary=boundary)(
+        rgba
+    )
+
+
+@pytest.mark.parametrize("kind", GLSL)
+@pytest.mark.parametrize("boundary", ["reflect", "clamp"])
+@pytest.mark.parametrize("basis", list(BASES))
+def test_glsl_matches_the_cpu_pipeline(gl, filters, rng, basis, boundary, kind):
+    filt = filters[basis]
+    for shape in ((1, 1), (17, 31), (40, 23)):
+        rgba = rng.random((*shape, 4)).astype(np.float32)
+        want = reference(filt, rgba, boundary)
+        baked = run_shader(gl, kind, export(filt, kind, boundary=boundary), rgba)
+        np.testing.assert_allclose(baked, want, rtol=0, atol=SHADER_ATOL, err_msg=f"{shape}")
+        source = export(filt, kind, boundary=boundary, uniforms=True)
+        from_block = run_shader(gl, kind, source, rgba, uniform_bytes(filt))
+        np.testing.assert_allclose(from_block, want, rtol=0, atol=SHADER_ATOL, err_msg=f"{shape}")
+        assert np.array_equal(baked[..., 3], rgba[..., 3]), "alpha must be copied"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", GLSL)
+def test_glsl_at_1080p(gl, filters, rng, kind):
+    rgba = rng.random((1080, 1920, 4)).astype(np.float32)
+    filt = filters["gauss-lap"]
+    got = run_shader(gl, kind, export(filt, kind), rgba)
+    np.testing.assert_allclose(got, reference(filt, rgba, "reflect"), rtol=0, atol=SHADER_ATOL)
+
+
+@pytest.mark.parametrize("kind", GLSL)
+def test_uniform_weights_change_without_recompiling(gl, rng, kind):
+    """One program, the weights of another table cell: the result is that cell's filter."""
+    table = FilterTable.fit(sigmas=[0.8, 1.2, 1.6], noises=[0.002, 0.01])
+    source = export(table.template, kind, uniforms=True)
+    rgba = rng.random((24, 37, 4)).astype(np.float32)
+    for sigma, noise in ((0.8, 0.002), (1.4, 0.004)):
+        got = run_shader(
+            gl, kind, source, rgba, uniform_bytes(table.template, table.weights(sigma, noise))
+        )
+        want = reference(table(sigma, noise), rgba, "reflect")
+        np.testing.assert_allclose(got, want, rtol=0, atol=SHADER_ATOL)
+
+
+def hdr_frame(rng: np.random.Generator, shape=(33, 45)) -> np.ndarray:
+    """A render target: mostly [0, 1], highlights up to half-float max, small negatives."""
+    rgba = rng.random((*shape, 4)).astype(np.float32)
+    rgba[..., :3] *= rng.choice([1.0, 50.0, 65504.0], size=(*shape, 1), p=[0.8, 0.15, 0.05])
+    rgba[..., :3] -= (rng.random((*shape, 3)) < 0.1) * 0.02
+    return rgba
+
+
+def float64_filter(filt: DeconvFilter, rgba: np.ndarray, boundary: str) -> np.ndarray:
+    """The filter in float64 (OpenCV border modes, the dense kernel) for the HDR checks."""
+    import cv2
+
+    border = {"reflect": cv2.BORDER_REFLECT, "clamp": cv2.BORDER_REPLICATE}[boundary]
+    out = rgba.astype(np.float64).copy()
+    kernel = filt.kernel().astype(np.float64)
+    for c in range(3):
+        out[..., c] = cv2.filter2D(rgba[..., c].astype(np.float64), -1, kernel, borderType=border)
+    return out
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cuda-sim"])
+def test_hdr_and_negative_values_pass_every_backend_unclipped(filters, rng, backend):
+    filt = filters["gauss-lap"]
+    rgba = hdr_frame(rng)
+    got = Pipeline(filt, shape=rgba.shape, dtype=np.float32, backend=backend)(rgba)
+    want = float64_filter(filt, rgba, "reflect")
+    assert np.isfinite(got).all()
+    assert got.max() > 65504 * 0.5 and got.min() < 0, "values outside [0, 1] must survive"
+    np.testing.assert_allclose(got, want, rtol=0, atol=HDR_REL * np.abs(rgba).max())
+
+
+@pytest.mark.parametrize("kind", GLSL)
+def test_hdr_and_negative_values_pass_the_shaders_unclipped(gl, filters, rng, kind):
+    filt = filters["gauss-lap"]
+    rgba = hdr_frame(rng)
+    got = run_shader(gl, kind, export(filt, kind), rgba)
+    assert np.isfinite(got).all()
+    assert got.max() > 65504 * 0.5 and got.min() < 0
+    want = float64_filter(filt, rgba, "reflect")
+    np.testing.assert_allclose(got, want, rtol=0, atol=HDR_REL * np.abs(rgba).max())
+    clamped = run_shader(gl, kind, export(filt, kind, clamp=True), rgba)
+    np.testing.assert_allclose(clamped[..., :3], np.clip(got[..., :3], 0, 1), atol=SHADER_ATOL)
+
+
+@pytest.fixture(scope="module")
+def glslang() -> str:
+    path = shutil.which("glslangValidator")
+    if path is None:
+        pytest.skip("glslangValidator not found (Debian: apt-get install glslang-tools)")
+    return path
+
+
+@pytest.mark.parametrize("uniforms", [False, True])
+@pytest.mark.parametrize("basis", list(BASES))
+def test_hlsl_compiles_to_spirv(glslang, filters, tmp_path, basis, uniforms):
+    source = tmp_path / "deblur.hlsl"
+    source.write_text(export(filters[basis], "hlsl", uniforms=uniforms))
+    run = subprocess.run(
+        [glslang, "-D", "-V", "-S", "comp", "-e", "main", str(source), "-o", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_header_says_what_the_shader_is(filters):
+    filt = filters["gauss-lap"]
+    for kind in FORMATS:
+        text = export(filt, kind, uniforms=True)
+        head = "\n".join(line for line in text.splitlines() if line.startswith("//"))
+        for needed in ("SPDX-License-Identifier: MIT", "noise 0.003", "gauss-lap", "gain"):
+            assert needed in head, (kind, needed)
+        assert "u_src" in head or "src" in head
+
+
+def test_cost_counts_the_separable_passes(filters):
+    filt = filters["gauss-lap"]
+    c = cost(filt)
+    taps = sum(ky.size + kx.size for ky, kx in filt.terms)  # one vec3 multiply-add each
+    # Every tap once per pixel, plus the vertical pass over the tile's halo columns.
+    assert taps <= c.multiply_adds <= 1.5 * taps + len(filt.terms)
+    assert c.multiply_adds < np.count_nonzero(filt.kernel()), "separable must beat dense"
+    assert c.shared_bytes > 0
+    assert cost(filt, "glsl-fragment").texture_reads == np.count_nonzero(filt.kernel()) + 2
+
+
+def test_bad_requests_are_refused(filters):
+    filt = filters["gauss-lap"]
+    with pytest.raises(InvalidArgumentError, match="format"):
+        export(filt, "metal")
+    with pytest.raises(InvalidArgumentError, match="reflect"):
+        export(filt, boundary="periodic")
+    with pytest.raises(InvalidArgumentError, match="DeconvFilter"):
+        export(np.ones((3, 3)))
+    wide = fit(psf.gaussian(9.0), noise=0.003)
+    with pytest.raises(InvalidArgumentError, match="glsl-fragment"):
+        export(wide, "glsl-compute")
+    assert "void main" in export(wide, "glsl-fragment")
+    with pytest.raises(InvalidArgumentError, match="weights"):
+        uniform_bytes(filt, np.ones(len(filt.terms) + 1))
+
+
+def test_cli_export_writes_each_format_from_options_or_a_filter_file(tmp_path, capsys):
+    from gpudeconv.cli import main
+
+    fit_options = ["--psf", "gaussian:1.1", "--noise", "0.003"]
+    filter_json = tmp_path / "f.json"
+    assert main(["fit", *fit_options, "-o", str(filter_json)]) == 0
+    for kind in FORMATS:
+        a, b = tmp_path / f"a.{kind}", tmp_path / f"b.{kind}"
+        assert main(["export", *fit_options, "--format", kind, "-o", str(a)]) == 0
+        assert main(["export", "--filter", str(filter_json), "--format", kind, "-o", str(b)]) == 0
+        assert a.read_text() == b.read_text()
+        assert a.read_text() == export(fit(psf.gaussian(1.1), noise=0.003), kind)
+    assert "texture reads" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["export", "-o", "x.glsl"], "give --psf and --noise"),
+        (["export", "--psf", "gaussian:1", "-o", "x.glsl"], "give --psf and --noise"),
+        (["export", "--filter", "f.json", "--psf", "gaussian:1", "-o", "x.glsl"], "not both"),
+        (["export", "--filter", "missing.json", "-o", "x.glsl"], "cannot read"),
+        (["export", "--psf", "gaussian:9", "--noise", "0.003", "-o", "x.glsl"], "glsl-fragment"),
+    ],
+)
+def test_cli_export_refuses_with_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    from gpudeconv.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f.json").write_text("{}")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.glsl").exists()
+
+
+def test_cli_export_never_replaces_a_file_unasked(tmp_path, capsys):
+    from gpudeconv.cli import main
+
+    out = tmp_path / "deblur.comp"
+    out.write_text("keep me")
+    argv = ["export", "--psf", "gaussian:1.1", "--noise", "0.003", "-o", str(out)]
+    assert main(argv) == 2
+    assert out.read_text() == "keep me"
+    assert main([*argv, "--overwrite"]) == 0
+    assert out.read_text().startswith("// gpudeconv glsl-compute shader")
