@@ -3,7 +3,12 @@
 Reads the latest ``bench/results/quality.json`` (mean PSNR gain over the blurred input,
 averaged over every σ × noise cell) and the latest ``throughput-*.json`` (CPU, 1080p
 float32 grey; scikit-image's peers only run up to 720p and are scaled by the pixel count,
-marked ``*``). Writes ``bench/results/pareto.png`` and prints the points.
+marked ``*``). Two CPU peers compute one of our filters with another library's code, so
+their quality is the filter's (marked ``†``): the OpenCV unsharp mask with the ``unsharp``
+fit's σ and amount, and the plain ``scipy.fft`` Wiener with a precomputed response
+(periodic borders; the quality
+protocol's 16-pixel crop hides most of that border error). Writes
+``bench/results/pareto.png`` and prints the points.
 
 Run: ``python -m bench.pareto``.
 """
@@ -27,6 +32,11 @@ NAMES = {
     "skimage unsupervised_wiener": "skimage unsupervised_wiener",
     "skimage richardson_lucy (30 it)": "skimage richardson_lucy (30 it)",
 }
+#: Throughput peers that compute one of our filters: peer name → quality-benchmark name.
+SAME_FILTER = {
+    "OpenCV unsharp mask": "unsharp",
+    "scipy.fft Wiener (periodic)": "wiener",
+}
 
 
 def points(quality: dict, throughput: dict) -> list[dict]:
@@ -42,12 +52,15 @@ def points(quality: dict, throughput: dict) -> list[dict]:
         if r["format"] == "float32 grey" and r["backend"] == "cpu"
     }
     out = []
-    for name, gain in gains.items():
-        target = NAMES[name]
+    named = [(name, NAMES[name], gain, "") for name, gain in gains.items()]
+    named += [
+        (peer, peer, gains[ours], " †") for peer, ours in SAME_FILTER.items() if ours in gains
+    ]
+    for name, target, gain, mark in named:
         if (target, "1080p") in rows:
             out.append(
                 {
-                    "method": name,
+                    "method": name + mark,
                     "ms": rows[(target, "1080p")]["median_ms"],
                     "gain_db": gain,
                     "scaled": False,
@@ -56,7 +69,7 @@ def points(quality: dict, throughput: dict) -> list[dict]:
         elif (target, "720p") in rows:
             out.append(
                 {
-                    "method": name,
+                    "method": name + mark,
                     "ms": rows[(target, "720p")]["median_ms"] * 2.25,
                     "gain_db": gain,
                     "scaled": True,
@@ -79,7 +92,7 @@ def main() -> int:
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for p in pts:
-        ours = not p["method"].startswith("skimage")
+        ours = p["method"] in NAMES and not p["method"].startswith("skimage")
         ax.scatter(p["ms"], p["gain_db"], color="C0" if ours else "C1", s=40)
         label = p["method"] + (" *" if p["scaled"] else "")
         ax.annotate(
@@ -90,7 +103,9 @@ def main() -> int:
     ax.set_xlabel("ms per 1080p grey float32 frame, CPU (log)")
     ax.set_ylabel("mean PSNR gain over the blurred input (dB)")
     ax.set_title(
-        f"quality vs speed (blue: gpudeconv, orange: scikit-image); {runs[-1].stem}", fontsize=9
+        f"quality vs speed (blue: gpudeconv, orange: peers; † = our filter in the peer's "
+        f"code); {runs[-1].stem}",
+        fontsize=9,
     )
     ax.grid(alpha=0.3)
     fig.tight_layout()
