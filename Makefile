@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) -m bench.pareto
 	$(PY) -m bench.blind
 	$(PY) -m bench.video
+	$(PY) -m bench.render
 
 # The heavy peers (PyTorch ~1.5 GB, then Polyblur built against it); the benchmarks
 # report rows without them as "not installed".

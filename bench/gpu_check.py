@@ -9,8 +9,11 @@
    shown instead of failing the run (a first GPU run should report them, not die on them).
 4. ``bench/gpu.py --quick``: writes ``bench/results/gpu-<host>-<date>.json`` and ``.md``;
    the test results are added to both.
-5. A short summary: tests passed/failed, 1080p/4K kernel µs, share of the copy bandwidth,
-   streaming fps; exit status non-zero on any failure.
+5. ``bench/shader_cost.py``: the exported shaders against CAS and RCAS on the GPU's own
+   OpenGL driver (EGL device platform), when the machine has EGL; otherwise one line
+   saying why not (not a failure: the CUDA path is what this check is for).
+6. A short summary: tests passed/failed, 1080p/4K kernel µs, share of the copy bandwidth,
+   streaming fps, shader ms; exit status non-zero on any CUDA test or benchmark failure.
 
 Stdlib only until the interpreter is chosen. ``--copy-to DIR`` also copies the results and
 logs there (the device tool's ``$OUT``). Run: ``python3 bench/gpu_check.py`` (what ``make
@@ -136,6 +139,22 @@ def run_bench(python: str, log_path: Path) -> tuple[int, Path | None]:
     return result.returncode, path if path.exists() else None
 
 
+def run_shader_cost(python: str, log_path: Path) -> list[str]:
+    """bench/shader_cost.py on this machine's GL driver: its table, or why it did not run."""
+    with log_path.open("w") as log:
+        result = subprocess.run(
+            [python, "-m", "bench.shader_cost", "--out", str(RESULTS)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    text = log_path.read_text().strip().splitlines()
+    if result.returncode != 0:
+        return [f"shaders: not timed ({(text or ['no output'])[-1][:160]})"]
+    return ["shaders (OpenGL):", *[f"  {line}" for line in text if line.startswith(("|", "T"))]]
+
+
 def summary_lines(tests: dict, bench: dict | None, bench_status: int) -> list[str]:
     """What a person reads first."""
     lines = [
@@ -187,12 +206,15 @@ def main(argv: list[str] | None = None) -> int:
         md.write_text(
             md.read_text() + "\n## Tests\n\n```json\n" + json.dumps(tests, indent=1) + "\n```\n"
         )
-    lines = summary_lines(tests, bench, bench_status)
+    shader_log = RESULTS / "gpu-check-shaders.log"
+    lines = summary_lines(tests, bench, bench_status) + run_shader_cost(python, shader_log)
     print("\n".join(["gpu-check:", *log, *lines]))
     if args.copy_to:
         for path in [
             test_log,
             bench_log,
+            shader_log,
+            *(RESULTS.glob("shader-cost-*")),
             *(RESULTS.glob("gpu-*.json")),
             *(RESULTS.glob("gpu-*.md")),
         ]:

@@ -38,11 +38,13 @@ from .errors import InvalidArgumentError
 from .fit import DeconvFilter
 
 __all__ = [
+    "DIRECT_TAPS",
     "FORMATS",
     "SHARED_MEMORY_BYTES",
     "ShaderCost",
     "cost",
     "export",
+    "is_direct",
     "uniform_bytes",
 ]
 
@@ -52,6 +54,11 @@ GROUP = 16
 #: Shared memory a compute shader may use: OpenGL's guaranteed minimum (32 KiB); HLSL's
 #: groupshared limit is the same.
 SHARED_MEMORY_BYTES = 32768
+#: A compute shader whose filter reads at most this many taps (a 5×5 stencil) reads them
+#: straight from the texture, cached, with no shared tile and no barriers: for so few taps
+#: the tile's loads and barriers cost more than they save (measured on llvmpipe: a 9-tap
+#: filter 14× slower through the tile than direct).
+DIRECT_TAPS = 25
 LICENCE = "SPDX-License-Identifier: MIT (gpudeconv)"
 
 
@@ -70,13 +77,42 @@ def _radius(filt: DeconvFilter) -> tuple[int, int]:
     return ry, rx
 
 
-def cost(filt: DeconvFilter, kind: str = "glsl-compute") -> ShaderCost:
+def _support(filt: DeconvFilter, uniforms: bool) -> np.ndarray:
+    """The taps a direct shader reads, as a boolean mask.
+
+    The dense kernel's non-zero taps (weights baked), or every tap any term touches
+    (weights as uniforms).
+    """
+    kernel = filt.kernel()
+    if not uniforms:
+        return kernel != 0
+    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    mask = np.zeros(kernel.shape, bool)
+    for ky, kx in filt.terms:
+        ty, tx = ky.size // 2, kx.size // 2
+        mask[ry - ty : ry + ty + 1, rx - tx : rx + tx + 1] |= np.outer(ky, kx) != 0
+    return mask
+
+
+def is_direct(filt: DeconvFilter, uniforms: bool = False) -> bool:
+    """Whether a compute shader reads its taps directly (at most :data:`DIRECT_TAPS`)."""
+    return int(_support(filt, uniforms).sum()) <= DIRECT_TAPS
+
+
+def cost(filt: DeconvFilter, kind: str = "glsl-compute", uniforms: bool = False) -> ShaderCost:
     """What a shader of ``kind`` costs per output pixel (and its shared memory)."""
     ry, rx = _radius(filt)
     tw, th = GROUP + 2 * rx, GROUP + 2 * ry
-    if kind == "glsl-fragment":
+    if kind == "glsl-fragment" and not uniforms:
         taps = int(np.count_nonzero(filt.kernel()))
         return ShaderCost(float(taps + 2), float(taps), 0)
+    if kind == "glsl-fragment":
+        taps = sum(ky.size * kx.size for ky, kx in filt.terms)
+        return ShaderCost(float(taps + 2), float(taps + len(filt.terms)), 0)
+    if is_direct(filt, uniforms):
+        taps = int(_support(filt, uniforms).sum())
+        fma = taps * (len(filt.terms) + 1) if uniforms else taps
+        return ShaderCost(float(taps + 1), float(fma), 0)
     reads = th * tw / GROUP**2 + 2  # the tile with its halo, the level, alpha
     fma = 0.0
     for ky, kx in filt.terms:
@@ -131,7 +167,7 @@ def _readable(value: object) -> str:
 def _header(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool, clamp: bool) -> str:
     gain = filt.diagnostics
     ry, rx = _radius(filt)
-    c = cost(filt, kind)
+    c = cost(filt, kind, uniforms)
     psf = filt.psf.shape
     interface = {
         "glsl-compute": "u_src: sampler2D, binding 0 (linear RGBA, texelFetch); u_dst: "
@@ -163,16 +199,17 @@ def _header(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool, clamp:
     return "\n".join(f"// {line}" for line in lines) + "\n"
 
 
-def _check(filt: DeconvFilter, kind: str, boundary: str) -> str:
+def _check(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool) -> str:
     if not isinstance(filt, DeconvFilter):
         raise InvalidArgumentError(f"filt must be a DeconvFilter; got {type(filt).__name__}")
     if kind not in FORMATS:
         raise InvalidArgumentError(f"Invalid format {kind!r}; expected one of {FORMATS}")
     boundary = BOUNDARIES.check(boundary, allowed=FRAME_BOUNDARIES)
-    if kind != "glsl-fragment" and cost(filt, kind).shared_bytes > SHARED_MEMORY_BYTES:
+    shared = cost(filt, kind, uniforms).shared_bytes
+    if kind != "glsl-fragment" and shared > SHARED_MEMORY_BYTES:
         ry, rx = _radius(filt)
         raise InvalidArgumentError(
-            f"a filter of radius {ry}x{rx} needs {cost(filt, kind).shared_bytes} bytes of "
+            f"a filter of radius {ry}x{rx} needs {shared} bytes of "
             f"shared memory, above the {SHARED_MEMORY_BYTES} a compute shader may count on; "
             "export it as glsl-fragment"
         )
@@ -200,13 +237,12 @@ def export(
     clamp : bool
         Clamp the output to [0, 1] (off: HDR values and negatives pass through).
     """
-    boundary = _check(filt, kind, boundary)
+    boundary = _check(filt, kind, boundary, uniforms)
     header = _header(filt, kind, boundary, uniforms, clamp)
-    if kind == "glsl-compute":
-        return header + _compute(filt, boundary, uniforms, clamp, hlsl=False)
-    if kind == "hlsl":
-        return header + _compute(filt, boundary, uniforms, clamp, hlsl=True)
-    return header + _fragment(filt, boundary, uniforms, clamp)
+    if kind == "glsl-fragment":
+        return header + _fragment(filt, boundary, uniforms, clamp)
+    compute = _compute_direct if is_direct(filt, uniforms) else _compute
+    return header + compute(filt, boundary, uniforms, clamp, hlsl=kind == "hlsl")
 
 
 # ---------------------------------------------------------------------------- bodies
@@ -376,6 +412,116 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
         + load
         + "\n".join(body)
         + tail
+    )
+
+
+def _fetch(hlsl: bool, position: str) -> str:
+    """The source texel at integer ``position``."""
+    return f"src.Load(int3({position}, 0))" if hlsl else f"texelFetch(u_src, {position}, 0)"
+
+
+def _compute_direct(
+    filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hlsl: bool
+) -> str:
+    """A compute shader for a small stencil: each pixel reads its taps straight.
+
+    Baked weights: pixels away from the borders run every tap unrolled, with literal
+    offsets and weights; pixels near them loop over constant tables and fold (unrolling
+    the folding too made llvmpipe's JIT take 24 s). Uniform weights: the loop, each
+    term's sum over the shared taps kept apart.
+    """
+    decl, weight, dc = _weight_source(filt, uniforms, hlsl)
+    kernel = filt.kernel()
+    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    vec3, vec4, ivec2 = ("float3", "float4", "int2") if hlsl else ("vec3", "vec4", "ivec2")
+    const = "static const" if hlsl else "const"
+    zero = f"{vec3}(0.0, 0.0, 0.0)"
+    ys, xs = np.nonzero(_support(filt, uniforms))
+
+    def table(type_: str, name: str, items: list[str]) -> str:
+        opening, closing = ("{", "}") if hlsl else (f"{type_}[](", ")")
+        return f"{const} {type_} {name}[{len(items)}] = {opening}{', '.join(items)}{closing};\n"
+
+    tables = f"{const} int N_TAPS = {ys.size};\n" + table(
+        ivec2, "OFFSETS", [f"{ivec2}({x - rx}, {y - ry})" for y, x in zip(ys, xs, strict=True)]
+    )
+    if uniforms:
+        count = len(filt.terms)
+        for j, (ky, kx) in enumerate(filt.terms):
+            term = np.zeros(kernel.shape)
+            ty, tx = ky.size // 2, kx.size // 2
+            term[ry - ty : ry + ty + 1, rx - tx : rx + tx + 1] = np.outer(ky, kx)
+            tables += table("float", f"T{j}", [f"{float(v):.9g}" for v in term[ys, xs]])
+        before = "".join(f"    {vec3} t{j} = {zero};\n" for j in range(count))
+        inner = "".join(f"        t{j} += T{j}[i] * v;\n" for j in range(count))
+        after = "".join(
+            f"    acc += {weight.format(j=j, q=j // 4, r=j % 4)} * t{j};\n" for j in range(count)
+        )
+    else:
+        tables += table("float", "TAPS", [f"{float(v):.9g}" for v in kernel[ys, xs]])
+        before, inner, after = "", "        acc += TAPS[i] * v;\n", ""
+    # Away from the borders: every tap unrolled, literal offsets and weights (faster on
+    # llvmpipe than indexing the tables); near them, the loop with the folding.
+    fast = (
+        ""
+        if uniforms
+        else "".join(
+            f"        acc += {float(kernel[y, x]):.9g} * "
+            f"({_fetch(hlsl, f'pix + {ivec2}({x - rx}, {y - ry})')}.rgb - level);\n"
+            for y, x in zip(ys, xs, strict=True)
+        )
+    )
+    if hlsl:
+        head = "Texture2D<float4> src : register(t0);\nRWTexture2D<float4> dst : register(u0);\n"
+        entry = (
+            "[numthreads(16, 16, 1)]\nvoid main(uint3 id : SV_DispatchThreadID) {\n"
+            "    uint width, height;\n    src.GetDimensions(width, height);\n"
+            "    int2 size = int2(width, height);\n    int2 pix = int2(id.xy);\n"
+        )
+        fetch = "src.Load(int3({p}, 0))"
+        store = "    dst[pix] = float4(rgb, centre.a);\n"
+        loop = "    [loop] "
+    else:
+        head = (
+            "#version 430\nlayout(local_size_x = 16, local_size_y = 16) in;\n"
+            "layout(binding = 0) uniform sampler2D u_src;\n"
+            "layout(rgba32f, binding = 1) uniform writeonly image2D u_dst;\n"
+        )
+        entry = (
+            "void main() {\n    ivec2 size = textureSize(u_src, 0);\n"
+            "    ivec2 pix = ivec2(gl_GlobalInvocationID.xy);\n"
+        )
+        fetch = "texelFetch(u_src, {p}, 0)"
+        store = "    imageStore(u_dst, pix, vec4(rgb, centre.a));\n"
+        loop = "    "
+    clamp_line = f"    rgb = clamp(rgb, {zero}, {vec3}(1.0, 1.0, 1.0));\n" if clamp else ""
+    return (
+        head
+        + decl
+        + tables
+        + _border_function(boundary, hlsl)
+        + entry
+        + "    if (pix.x >= size.x || pix.y >= size.y) return;\n"
+        + f"    bool inside = pix.x >= {rx} && pix.y >= {ry} && pix.x < size.x - {rx} "
+        + f"&& pix.y < size.y - {ry};  // no border folding needed\n"
+        + f"    {vec4} centre = {fetch.format(p='pix')};\n"
+        + f"    {vec3} level = centre.rgb;  // centred on the pixel: constants stay exact\n"
+        + f"    {vec3} acc = {zero};\n"
+        + before
+        + ("    if (inside) {\n" + fast + "    } else {\n" if not uniforms else "")
+        + f"{loop}for (int i = 0; i < N_TAPS; ++i) {{\n"
+        + f"        {ivec2} q = pix + OFFSETS[i];\n"
+        + "        if (!inside) q = "
+        + f"{ivec2}(border_index(q.x, size.x), border_index(q.y, size.y));\n"
+        + f"        {vec3} v = {fetch.format(p='q')}.rgb - level;\n"
+        + inner
+        + "    }\n"
+        + ("    }\n" if not uniforms else "")
+        + after
+        + f"    {vec3} rgb = acc + {dc} * level;\n"
+        + clamp_line
+        + store
+        + "}\n"
     )
 
 

@@ -35,7 +35,11 @@ numbers = st.one_of(
     st.sampled_from([0, -1, 1e-300, 1e300, 0.5, 1.2, 3.0]),
 )
 anything = st.one_of(
-    numbers, st.text(characters, max_size=8), st.none(), st.booleans(), st.lists(numbers, max_size=3)
+    numbers,
+    st.text(characters, max_size=8),
+    st.none(),
+    st.booleans(),
+    st.lists(numbers, max_size=3),
 )
 
 
@@ -156,7 +160,10 @@ def _valid_doc() -> dict:
     field=st.sampled_from(sorted(_valid_doc())),
     value=st.recursive(
         anything,
-        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(characters, max_size=3), c, max_size=3),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(st.text(characters, max_size=3), c, max_size=3)
+        ),
         max_leaves=8,
     ),
 )

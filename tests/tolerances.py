@@ -26,9 +26,10 @@ PIPELINE_LSB = 1
 #: Exported GLSL on llvmpipe against the float32 CPU pipeline, [0, 1] data (issue 14's
 #: target; measured ~1e-6: the same float32 sums in another order).
 SHADER_ATOL = 1e-4
-#: HDR frames (up to half-float max, small negatives): error relative to the frame's
-#: largest magnitude, float32 against float64 (a few float32 ulps of the largest term).
-HDR_REL = 1e-5
+#: HDR frames (up to half-float max, small negatives), float32 against float64: error
+#: relative to the largest partial sum, Σ|w_j| · max|x| (~8 float32 ulps of it; the
+#: worst of 30 random frames measured 1.2e-7).
+HDR_REL = 1e-6
 
 
 # ---------------------------------------------------------------------------- blind (12)

@@ -1,0 +1,173 @@
+"""The sharpeners game developers use, as peers: CAS, RCAS (NumPy and GLSL), unsharp mask.
+
+Written here from AMD's published descriptions of the algorithms (FidelityFX CAS,
+``ffx_cas.h``; FSR 1's RCAS, ``ffx_fsr1.h``), not copied. Both are per-pixel filters on a
+3×3 (CAS) or 5-tap cross (RCAS) neighbourhood, edges clamped:
+
+- **CAS** (contrast-adaptive sharpening, no scaling): per channel, soft min ``mn`` and max
+  ``mx`` of the cross ``b d e f h`` (with *better diagonals*, plus the min/max over all
+  nine added: twice the range); amplitude ``amp = sqrt(clip(min(mn, R - mx) / mx, 0, 1))``
+  (``R`` = 1, or 2 with the diagonals); weight ``w = -amp / lerp(8, 5, sharpness)``; output
+  ``(w (b + d + f + h) + e) / (1 + 4 w)``, clamped to [0, 1] as CAS does.
+- **RCAS** (robust CAS): the cross's per-channel min/max bound a negative lobe so the
+  output cannot leave the neighbourhood's range: ``hit_min = min(mn4, e) / (4 mx4)``,
+  ``hit_max = (1 - max(mx4, e)) / (4 mn4 - 4)``, ``lobe = max(-hit_min, hit_max)``, the
+  largest over RGB, clamped to ``[-(1/4 - 1/16), 0]`` and scaled by ``2^-stops``; optional
+  noise damping by a luma contrast test; output ``(lobe (b + d + f + h) + e) / (4 lobe + 1)``.
+
+Divisions by zero (black or white neighbourhoods) give 0 here where a GPU's ``rcp`` would
+give ``inf``/NaN that ``saturate`` turns into 0: the same result, stated.
+
+The GLSL versions have the contract of :mod:`gpudeconv.shaders` (``u_src`` sampler on unit
+0, ``u_dst`` rgba32f image on unit 1, 16×16 groups, alpha copied), so one harness times
+them next to ours. Parameters are uniforms (``u_sharpness``, ``u_diagonals``; ``u_stops``,
+``u_denoise``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["CAS_GLSL", "RCAS_GLSL", "cas", "rcas", "unsharp"]
+
+RCAS_LIMIT = 0.25 - 1.0 / 16.0
+
+
+def _neighbours(image: np.ndarray) -> dict[str, np.ndarray]:
+    """The 3×3 neighbourhood a..i of every pixel (edges clamped), channels last."""
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = image.shape[:2]
+    names = "abcdefghi"
+    return {
+        names[3 * dy + dx]: padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)
+    }
+
+
+def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.zeros(np.broadcast(num, den).shape, np.float32)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def cas(image: np.ndarray, sharpness: float, *, better_diagonals: bool = True) -> np.ndarray:
+    """FidelityFX CAS (no scaling) on ``image`` (h, w, c) float in [0, 1]."""
+    x = np.asarray(image, np.float32)
+    n = _neighbours(x)
+    cross = [n["b"], n["d"], n["e"], n["f"], n["h"]]
+    mn = np.minimum.reduce(cross)
+    mx = np.maximum.reduce(cross)
+    limit = 1.0
+    if better_diagonals:
+        corners = [n["a"], n["c"], n["g"], n["i"]]
+        mn = mn + np.minimum.reduce([mn, *corners])
+        mx = mx + np.maximum.reduce([mx, *corners])
+        limit = 2.0
+    amp = np.sqrt(np.clip(_safe_divide(np.minimum(mn, limit - mx), mx), 0.0, 1.0))
+    w = amp * np.float32(-1.0 / (8.0 + (5.0 - 8.0) * sharpness))
+    ring = n["b"] + n["d"] + n["f"] + n["h"]
+    return np.clip((w * ring + n["e"]) / (1.0 + 4.0 * w), 0.0, 1.0)
+
+
+def rcas(image: np.ndarray, stops: float = 0.2, *, denoise: bool = False) -> np.ndarray:
+    """FSR 1 RCAS on ``image`` (h, w, 3) float in [0, 1]; ``stops`` 0 is the strongest."""
+    x = np.asarray(image, np.float32)
+    n = _neighbours(x)
+    b, d, e, f, h = n["b"], n["d"], n["e"], n["f"], n["h"]
+    mn4 = np.minimum.reduce([b, d, f, h])
+    mx4 = np.maximum.reduce([b, d, f, h])
+    hit_min = _safe_divide(np.minimum(mn4, e), 4.0 * mx4)
+    hit_max = _safe_divide(1.0 - np.maximum(mx4, e), 4.0 * mn4 - 4.0)
+    lobe = np.max(np.maximum(-hit_min, hit_max), axis=2, keepdims=True)
+    lobe = np.maximum(-RCAS_LIMIT, np.minimum(lobe, 0.0)) * np.float32(2.0 ** (-stops))
+    if denoise:
+        luma = [0.5 * p[..., 2:3] + 0.5 * p[..., 0:1] + p[..., 1:2] for p in (b, d, e, f, h)]
+        bl, dl, el, fl, hl = luma
+        contrast = np.maximum.reduce(luma) - np.minimum.reduce(luma)
+        nz = np.clip(_safe_divide(np.abs(0.25 * (bl + dl + fl + hl) - el), contrast), 0.0, 1.0)
+        lobe = lobe * (1.0 - 0.5 * nz)
+    return (lobe * (b + d + f + h) + e) / (4.0 * lobe + 1.0)
+
+
+def unsharp(image: np.ndarray, sigma: float, amount: float) -> np.ndarray:
+    """The plain unsharp mask (OpenCV): ``x + amount (x - G_sigma x)``, edges replicated."""
+    x = np.asarray(image, np.float32)
+    blurred = cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    return cv2.addWeighted(x, 1.0 + amount, blurred, -amount, 0.0)
+
+
+_HEAD = """#version 430
+layout(local_size_x = 16, local_size_y = 16) in;
+layout(binding = 0) uniform sampler2D u_src;
+layout(rgba32f, binding = 1) uniform writeonly image2D u_dst;
+vec4 at(ivec2 p) {
+    return texelFetch(u_src, clamp(p, ivec2(0), textureSize(u_src, 0) - 1), 0);
+}
+vec3 safe_div(vec3 n, vec3 d) {
+    return vec3(d.x != 0.0 ? n.x / d.x : 0.0, d.y != 0.0 ? n.y / d.y : 0.0,
+                d.z != 0.0 ? n.z / d.z : 0.0);
+}
+"""
+
+#: CAS as a compute shader (uniforms ``u_sharpness`` in [0, 1], ``u_diagonals`` 0/1).
+CAS_GLSL = (
+    _HEAD
+    + """uniform float u_sharpness;
+uniform int u_diagonals;
+void main() {
+    ivec2 p = ivec2(gl_GlobalInvocationID.xy);
+    if (any(greaterThanEqual(p, textureSize(u_src, 0)))) return;
+    vec4 e4 = at(p);
+    vec3 b = at(p + ivec2(0, -1)).rgb, d = at(p + ivec2(-1, 0)).rgb, e = e4.rgb;
+    vec3 f = at(p + ivec2(1, 0)).rgb, h = at(p + ivec2(0, 1)).rgb;
+    vec3 mn = min(min(min(d, e), min(f, b)), h);
+    vec3 mx = max(max(max(d, e), max(f, b)), h);
+    float limit = 1.0;
+    if (u_diagonals != 0) {
+        vec3 a = at(p + ivec2(-1, -1)).rgb, c = at(p + ivec2(1, -1)).rgb;
+        vec3 g = at(p + ivec2(-1, 1)).rgb, i = at(p + ivec2(1, 1)).rgb;
+        mn += min(min(mn, a), min(min(c, g), i));
+        mx += max(max(mx, a), max(max(c, g), i));
+        limit = 2.0;
+    }
+    vec3 amp = sqrt(clamp(safe_div(min(mn, vec3(limit) - mx), mx), 0.0, 1.0));
+    vec3 w = amp * (-1.0 / (8.0 + (5.0 - 8.0) * u_sharpness));
+    vec3 rgb = clamp((w * (b + d + f + h) + e) / (1.0 + 4.0 * w), 0.0, 1.0);
+    imageStore(u_dst, p, vec4(rgb, e4.a));
+}
+"""
+)
+
+#: RCAS as a compute shader (uniforms ``u_stops`` ≥ 0, ``u_denoise`` 0/1).
+RCAS_GLSL = (
+    _HEAD
+    + f"""uniform float u_stops;
+uniform int u_denoise;
+void main() {{
+    ivec2 p = ivec2(gl_GlobalInvocationID.xy);
+    if (any(greaterThanEqual(p, textureSize(u_src, 0)))) return;
+    vec4 e4 = at(p);
+    vec3 b = at(p + ivec2(0, -1)).rgb, d = at(p + ivec2(-1, 0)).rgb, e = e4.rgb;
+    vec3 f = at(p + ivec2(1, 0)).rgb, h = at(p + ivec2(0, 1)).rgb;
+    vec3 mn4 = min(min(b, d), min(f, h));
+    vec3 mx4 = max(max(b, d), max(f, h));
+    vec3 hit_min = safe_div(min(mn4, e), 4.0 * mx4);
+    vec3 hit_max = safe_div(vec3(1.0) - max(mx4, e), 4.0 * mn4 - 4.0);
+    vec3 lobes = max(-hit_min, hit_max);
+    float lobe = max(-{RCAS_LIMIT!r}, min(max(max(lobes.r, lobes.g), lobes.b), 0.0));
+    lobe *= exp2(-u_stops);
+    if (u_denoise != 0) {{
+        float bl = 0.5 * b.b + 0.5 * b.r + b.g, dl = 0.5 * d.b + 0.5 * d.r + d.g;
+        float el = 0.5 * e.b + 0.5 * e.r + e.g, fl = 0.5 * f.b + 0.5 * f.r + f.g;
+        float hl = 0.5 * h.b + 0.5 * h.r + h.g;
+        float contrast = max(max(max(bl, dl), max(el, fl)), hl)
+                       - min(min(min(bl, dl), min(el, fl)), hl);
+        float nz = abs(0.25 * (bl + dl + fl + hl) - el);
+        nz = clamp(contrast != 0.0 ? nz / contrast : 0.0, 0.0, 1.0);
+        lobe *= 1.0 - 0.5 * nz;
+    }}
+    vec3 rgb = (lobe * (b + d + f + h) + e) / (4.0 * lobe + 1.0);
+    imageStore(u_dst, p, vec4(rgb, e4.a));
+}}
+"""
+)
