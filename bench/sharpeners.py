@@ -7,16 +7,20 @@ Written here from AMD's published descriptions of the algorithms (FidelityFX CAS
 - **CAS** (contrast-adaptive sharpening, no scaling): per channel, soft min ``mn`` and max
   ``mx`` of the cross ``b d e f h`` (with *better diagonals*, plus the min/max over all
   nine added: twice the range); amplitude ``amp = sqrt(clip(min(mn, R - mx) / mx, 0, 1))``
-  (``R`` = 1, or 2 with the diagonals); weight ``w = -amp / lerp(8, 5, sharpness)``; output
-  ``(w (b + d + f + h) + e) / (1 + 4 w)``, clamped to [0, 1] as CAS does.
+  (``R`` = 1, or 2 with the diagonals); weight ``w = -amp / lerp(8, 5, sharpness)``
+  (sharpness clamped to [0, 1]); output ``(w (b + d + f + h) + e) / (1 + 4 w)``, clamped to
+  [0, 1] as CAS does. As AMD ships it, one weight for all three channels: the green
+  channel's (``per_channel=True`` is their ``CAS_SLOW`` variant).
 - **RCAS** (robust CAS): the cross's per-channel min/max bound a negative lobe so the
   output cannot leave the neighbourhood's range: ``hit_min = min(mn4, e) / (4 mx4)``,
   ``hit_max = (1 - max(mx4, e)) / (4 mn4 - 4)``, ``lobe = max(-hit_min, hit_max)``, the
   largest over RGB, clamped to ``[-(1/4 - 1/16), 0]`` and scaled by ``2^-stops``; optional
   noise damping by a luma contrast test; output ``(lobe (b + d + f + h) + e) / (4 lobe + 1)``.
 
-Divisions by zero (black or white neighbourhoods) give 0 here where a GPU's ``rcp`` would
-give ``inf``/NaN that ``saturate`` turns into 0: the same result, stated.
+Divisions by zero (black or white neighbourhoods) follow Direct3D's rules, which AMD's
+code relies on: CAS's ``saturate(x · rcp(0))`` gives 0; in RCAS a limit divided by zero is
+±inf or NaN, and ``max``/``min`` return the other operand, so that limit drops out (and
+with both out, the lobe is 0) — for [0, 1] input these are exactly the cases written here.
 
 The GLSL versions have the contract of :mod:`gpudeconv.shaders` (``u_src`` sampler on unit
 0, ``u_dst`` rgba32f image on unit 1, 16×16 groups, alpha copied), so one harness times
@@ -50,8 +54,14 @@ def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def cas(image: np.ndarray, sharpness: float, *, better_diagonals: bool = True) -> np.ndarray:
-    """FidelityFX CAS (no scaling) on ``image`` (h, w, c) float in [0, 1]."""
+def cas(
+    image: np.ndarray,
+    sharpness: float,
+    *,
+    better_diagonals: bool = True,
+    per_channel: bool = False,
+) -> np.ndarray:
+    """FidelityFX CAS (no scaling) on ``image`` (h, w, 3) float in [0, 1]."""
     x = np.asarray(image, np.float32)
     n = _neighbours(x)
     cross = [n["b"], n["d"], n["e"], n["f"], n["h"]]
@@ -64,9 +74,19 @@ def cas(image: np.ndarray, sharpness: float, *, better_diagonals: bool = True) -
         mx = mx + np.maximum.reduce([mx, *corners])
         limit = 2.0
     amp = np.sqrt(np.clip(_safe_divide(np.minimum(mn, limit - mx), mx), 0.0, 1.0))
+    sharpness = min(max(float(sharpness), 0.0), 1.0)
     w = amp * np.float32(-1.0 / (8.0 + (5.0 - 8.0) * sharpness))
+    if not per_channel:
+        w = w[..., 1:2]  # the green channel's weight for all three
     ring = n["b"] + n["d"] + n["f"] + n["h"]
     return np.clip((w * ring + n["e"]) / (1.0 + 4.0 * w), 0.0, 1.0)
+
+
+def _limit(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where ``den`` is 0 (Direct3D's max/min then skip it)."""
+    out = np.full(np.broadcast(num, den).shape, np.nan, np.float32)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
 
 
 def rcas(image: np.ndarray, stops: float = 0.2, *, denoise: bool = False) -> np.ndarray:
@@ -76,10 +96,11 @@ def rcas(image: np.ndarray, stops: float = 0.2, *, denoise: bool = False) -> np.
     b, d, e, f, h = n["b"], n["d"], n["e"], n["f"], n["h"]
     mn4 = np.minimum.reduce([b, d, f, h])
     mx4 = np.maximum.reduce([b, d, f, h])
-    hit_min = _safe_divide(np.minimum(mn4, e), 4.0 * mx4)
-    hit_max = _safe_divide(1.0 - np.maximum(mx4, e), 4.0 * mn4 - 4.0)
-    lobe = np.max(np.maximum(-hit_min, hit_max), axis=2, keepdims=True)
-    lobe = np.maximum(-RCAS_LIMIT, np.minimum(lobe, 0.0)) * np.float32(2.0 ** (-stops))
+    hit_min = _limit(np.minimum(mn4, e), 4.0 * mx4)
+    hit_max = _limit(1.0 - np.maximum(mx4, e), 4.0 * mn4 - 4.0)
+    lobe = np.fmax.reduce(np.fmax(-hit_min, hit_max), axis=2, keepdims=True)
+    lobe = np.nan_to_num(np.fmin(lobe, 0.0), nan=0.0)  # min(NaN, 0) is 0 in Direct3D
+    lobe = np.maximum(-RCAS_LIMIT, lobe) * np.float32(2.0 ** (-stops))
     if denoise:
         luma = [0.5 * p[..., 2:3] + 0.5 * p[..., 0:1] + p[..., 1:2] for p in (b, d, e, f, h)]
         bl, dl, el, fl, hl = luma
@@ -109,7 +130,8 @@ vec3 safe_div(vec3 n, vec3 d) {
 }
 """
 
-#: CAS as a compute shader (uniforms ``u_sharpness`` in [0, 1], ``u_diagonals`` 0/1).
+#: CAS as a compute shader (uniforms ``u_sharpness`` in [0, 1], ``u_diagonals`` 0/1; the
+#: green channel's weight for all three, as AMD ships it).
 CAS_GLSL = (
     _HEAD
     + """uniform float u_sharpness;
@@ -131,7 +153,7 @@ void main() {
         limit = 2.0;
     }
     vec3 amp = sqrt(clamp(safe_div(min(mn, vec3(limit) - mx), mx), 0.0, 1.0));
-    vec3 w = amp * (-1.0 / (8.0 + (5.0 - 8.0) * u_sharpness));
+    float w = amp.g * (-1.0 / (8.0 + (5.0 - 8.0) * clamp(u_sharpness, 0.0, 1.0)));
     vec3 rgb = clamp((w * (b + d + f + h) + e) / (1.0 + 4.0 * w), 0.0, 1.0);
     imageStore(u_dst, p, vec4(rgb, e4.a));
 }
@@ -151,10 +173,13 @@ void main() {{
     vec3 f = at(p + ivec2(1, 0)).rgb, h = at(p + ivec2(0, 1)).rgb;
     vec3 mn4 = min(min(b, d), min(f, h));
     vec3 mx4 = max(max(b, d), max(f, h));
-    vec3 hit_min = safe_div(min(mn4, e), 4.0 * mx4);
-    vec3 hit_max = safe_div(vec3(1.0) - max(mx4, e), 4.0 * mn4 - 4.0);
-    vec3 lobes = max(-hit_min, hit_max);
-    float lobe = max(-{RCAS_LIMIT!r}, min(max(max(lobes.r, lobes.g), lobes.b), 0.0));
+    float lobe = -1e30;  // "no limit yet": a limit divided by zero drops out (Direct3D)
+    for (int c = 0; c < 3; ++c) {{
+        float d1 = 4.0 * mx4[c], d2 = 4.0 * mn4[c] - 4.0;
+        if (d1 != 0.0) lobe = max(lobe, -min(mn4[c], e[c]) / d1);
+        if (d2 != 0.0) lobe = max(lobe, (1.0 - max(mx4[c], e[c])) / d2);
+    }}
+    lobe = max(-{RCAS_LIMIT!r}, lobe <= -1e29 ? 0.0 : min(lobe, 0.0));
     lobe *= exp2(-u_stops);
     if (u_denoise != 0) {{
         float bl = 0.5 * b.b + 0.5 * b.r + b.g, dl = 0.5 * d.b + 0.5 * d.r + d.g;

@@ -100,16 +100,34 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+#: fit's options with their defaults (``export --filter`` refuses any that was given).
+_FIT_DEFAULTS = {
+    "psf": None,
+    "noise": None,
+    "basis": "gauss-lap",
+    "objective": "mse",
+    "prior": "natural",
+    "quantization_bits": None,
+    "nodes": 32,
+}
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import shaders
     from .fit import DeconvFilter
-    from .io import atomic_output
+    from .io import atomic_output, check_output
 
+    check_output(args.output, overwrite=args.overwrite)  # before any work
     if args.filter is not None:
-        if args.psf is not None or args.noise is not None:
-            raise AppError("give --filter or --psf/--noise, not both")
+        fitting = [
+            f"--{name.replace('_', '-')}"
+            for name, default in _FIT_DEFAULTS.items()
+            if getattr(args, name) != default
+        ] + [f"--{n.replace('_', '-')}" for n in _basis_options() if getattr(args, n) is not None]
+        if fitting:
+            raise AppError(f"give --filter or fit's options, not both (got {', '.join(fitting)})")
         try:
             text = Path(args.filter).read_text()
         except (OSError, UnicodeDecodeError) as exc:
@@ -122,7 +140,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     source = shaders.export(
         filt, args.format, boundary=args.boundary, uniforms=args.uniforms, clamp=args.clamp
     )
-    c = shaders.cost(filt, args.format)
+    c = shaders.cost(filt, args.format, args.uniforms)
     print(
         f"{args.format}: {len(filt.terms)} separable terms, per pixel {c.texture_reads:.2f} "
         f"texture reads, {c.multiply_adds:.0f} multiply-adds, {c.shared_bytes} B shared memory"
@@ -258,16 +276,21 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, required: bool) -> None
         help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
     )
     parser.add_argument("--noise", type=float, required=required, help="noise std in [0, 1]")
-    parser.add_argument("--basis", default="gauss-lap", choices=BASES.names, help=BASES.help())
-    parser.add_argument("--objective", default="mse", choices=OBJECTIVES)
-    parser.add_argument("--prior", default="natural", choices=PRIORS)
+    defaults = _FIT_DEFAULTS
+    parser.add_argument(
+        "--basis", default=defaults["basis"], choices=BASES.names, help=BASES.help()
+    )
+    parser.add_argument("--objective", default=defaults["objective"], choices=OBJECTIVES)
+    parser.add_argument("--prior", default=defaults["prior"], choices=PRIORS)
     parser.add_argument(
         "--quantization-bits",
         type=int,
         default=None,
         help="add the rounding noise of this bit depth (e.g. 8)",
     )
-    parser.add_argument("--nodes", type=int, default=32, help="quadrature nodes per axis")
+    parser.add_argument(
+        "--nodes", type=int, default=defaults["nodes"], help="quadrature nodes per axis"
+    )
     for name, option in _basis_options().items():
         users = [b.name for b in BASES if any(o.name == name for o in b.options)]
         parser.add_argument(

@@ -20,7 +20,10 @@ from .errors import InvalidArgumentError
 from .fit import DeconvFilter
 from .shaders import GROUP, export, uniform_bytes
 
-__all__ = ["ComputePass", "deblur_pass", "download", "upload"]
+__all__ = ["BLOCK", "ComputePass", "deblur_pass", "download", "upload"]
+
+#: The uniform block of ``export(..., uniforms=True)``.
+BLOCK = "GpudeconvFilter"
 
 
 class ComputePass:
@@ -40,14 +43,32 @@ class ComputePass:
         self.ctx = ctx
         self.program = ctx.compute_shader(source)
         self.block = None
-        if uniforms is not None:
-            self.block = ctx.buffer(uniforms)
+        declared = self.program.get(BLOCK, None)
+        if declared is None and uniforms is not None:
+            raise InvalidArgumentError(f"this shader has no {BLOCK} block to hold uniforms")
+        if declared is not None:
+            if uniforms is None:
+                raise InvalidArgumentError(
+                    f"this shader reads its weights from the {BLOCK} block: pass "
+                    "uniforms=gpudeconv.shaders.uniform_bytes(filter, weights)"
+                )
+            self.block_size = declared.size
+            self.block = ctx.buffer(self._checked(uniforms))
+
+    def _checked(self, data: bytes) -> bytes:
+        if not isinstance(data, (bytes, bytearray)) or len(data) != self.block_size:
+            got = len(data) if isinstance(data, (bytes, bytearray)) else type(data).__name__
+            raise InvalidArgumentError(
+                f"the {BLOCK} block takes {self.block_size} bytes "
+                f"(gpudeconv.shaders.uniform_bytes); got {got}"
+            )
+        return bytes(data)
 
     def set_uniforms(self, data: bytes) -> None:
         """Replace the uniform block's contents (new weights, no recompilation)."""
         if self.block is None:
-            raise InvalidArgumentError("this shader was built without a uniform block")
-        self.block.write(data)
+            raise InvalidArgumentError(f"this shader was built without a {BLOCK} block")
+        self.block.write(self._checked(data))
 
     def __setitem__(self, name: str, value: Any) -> None:
         """Set a plain uniform of the program (the peers' ``u_sharpness`` and the like)."""
@@ -57,6 +78,13 @@ class ComputePass:
         """Filter texture ``src`` into texture ``dst`` (same size, ``dst`` rgba32f)."""
         if src.size != dst.size:
             raise InvalidArgumentError(f"src is {src.size} but dst is {dst.size}")
+        if src is dst or src.glo == dst.glo:
+            raise InvalidArgumentError("src and dst must be different textures")
+        if dst.components != 4 or dst.dtype != "f4":
+            raise InvalidArgumentError(
+                f"dst must be an RGBA float32 texture (rgba32f); got {dst.components} "
+                f"components of {dst.dtype}"
+            )
         src.use(location=0)
         dst.bind_to_image(1, read=False, write=True)
         if self.block is not None:
@@ -86,6 +114,11 @@ def upload(ctx: Any, rgba: np.ndarray) -> Any:
     rgba = np.asarray(rgba)
     if rgba.ndim != 3 or rgba.shape[2] != 4:
         raise InvalidArgumentError(f"rgba must have shape (h, w, 4); got {rgba.shape}")
+    if rgba.dtype.kind != "f":
+        # An 8-bit frame would land as 0..255 in a float texture: say so, not guess.
+        raise InvalidArgumentError(
+            f"rgba must be float (linear values, 1.0 = white); got {rgba.dtype}"
+        )
     data = np.ascontiguousarray(rgba, np.float32)
     texture = ctx.texture(rgba.shape[1::-1], 4, data=data.tobytes(), dtype="f4")
     texture.filter = (moderngl.NEAREST, moderngl.NEAREST)

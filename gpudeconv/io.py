@@ -78,6 +78,8 @@ def check_output(
             raise InvalidArgumentError(
                 f"{role} {str(path)!r} is the same file as another output {str(other)!r}"
             )
+    if path.is_dir():
+        raise InvalidArgumentError(f"{role} {str(path)!r} is a folder; give a file name")
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise InvalidArgumentError(
             f"{role} {str(path)!r} already exists; pass --overwrite (overwrite=True) to replace it"
@@ -127,8 +129,12 @@ class PendingOutput:
             mode = os.stat(self.target).st_mode & 0o7777  # the replaced file keeps its mode
         except OSError:
             mode = 0o666 & ~_umask()
-        os.chmod(self.path, mode)
-        os.replace(self.path, self.target)  # renames over the name: never writes through it
+        try:
+            os.chmod(self.path, mode)
+            os.replace(self.path, self.target)  # renames over the name: never writes through it
+        except OSError as exc:  # nothing half-done stays behind; the message names the target
+            self.discard()
+            raise OSError(exc.errno, f"cannot write {str(self.target)!r}: {exc.strerror}") from None
         self._done = True
         return self.target
 

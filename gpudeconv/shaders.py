@@ -7,8 +7,9 @@ The filter ``F x = Σ_j w_j (ky_j ⊗ kx_j) x`` is emitted three ways:
   ``texelFetch``) and ``layout(rgba32f, binding = 1) uniform writeonly image2D u_dst`` (RGB
   filtered, alpha copied). Each group loads its 16×16 tile plus the filter's halo into
   shared memory once (borders folded in, ``reflect`` = OpenCV ``BORDER_REFLECT`` or
-  ``clamp``), centred on the tile's level, then runs every separable term as a vertical
-  pass into shared memory and a horizontal pass out of it.
+  ``clamp``), centred on the tile's level (a median of five of its texels), then runs
+  every separable term as a vertical pass into shared memory and a horizontal pass out
+  of it.
 - ``glsl-fragment`` — GLSL 3.30 full-screen pass for engines without compute: the same
   filter per pixel (its dense kernel's non-zero taps when the weights are baked; term by
   term when they are uniforms), centred on the pixel's own value.
@@ -36,6 +37,7 @@ import numpy as np
 from .boundaries import BOUNDARIES, FRAME_BOUNDARIES
 from .errors import InvalidArgumentError
 from .fit import DeconvFilter
+from .fit.filter import MAX_TAP, MAX_WEIGHT
 
 __all__ = [
     "DIRECT_TAPS",
@@ -77,6 +79,37 @@ def _radius(filt: DeconvFilter) -> tuple[int, int]:
     return ry, rx
 
 
+def _check_filter(filt: object) -> DeconvFilter:
+    """A filter whose weights and taps are finite and bounded (float32 literals)."""
+    if not isinstance(filt, DeconvFilter):
+        raise InvalidArgumentError(f"filt must be a DeconvFilter; got {type(filt).__name__}")
+    _check_weights(filt.weights, filt)
+    taps = np.concatenate([np.concatenate([ky, kx]) for ky, kx in filt.terms])
+    if not (np.isfinite(taps).all() and np.abs(taps).max() <= MAX_TAP):
+        raise InvalidArgumentError(f"the filter's taps must be finite, |tap| <= {MAX_TAP:g}")
+    return filt
+
+
+def _check_weights(weights: object, filt: DeconvFilter) -> np.ndarray:
+    """``weights`` as float64: one per term, finite, |w| <= MAX_WEIGHT."""
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iuf":
+        raise InvalidArgumentError(f"weights must be real numbers; got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.shape != (len(filt.terms),) or not np.isfinite(w).all() or np.abs(w).max() > MAX_WEIGHT:
+        raise InvalidArgumentError(
+            f"weights must be {len(filt.terms)} finite numbers with |w| <= {MAX_WEIGHT:g}; "
+            f"got shape {w.shape}"
+        )
+    return w
+
+
+def _check_format(kind: object) -> str:
+    if not isinstance(kind, str) or kind not in FORMATS:
+        raise InvalidArgumentError(f"Invalid format {kind!r}; expected one of {FORMATS}")
+    return kind
+
+
 def _support(filt: DeconvFilter, uniforms: bool) -> np.ndarray:
     """The taps a direct shader reads, as a boolean mask.
 
@@ -96,11 +129,14 @@ def _support(filt: DeconvFilter, uniforms: bool) -> np.ndarray:
 
 def is_direct(filt: DeconvFilter, uniforms: bool = False) -> bool:
     """Whether a compute shader reads its taps directly (at most :data:`DIRECT_TAPS`)."""
+    _check_filter(filt)
     return int(_support(filt, uniforms).sum()) <= DIRECT_TAPS
 
 
 def cost(filt: DeconvFilter, kind: str = "glsl-compute", uniforms: bool = False) -> ShaderCost:
     """What a shader of ``kind`` costs per output pixel (and its shared memory)."""
+    _check_filter(filt)
+    _check_format(kind)
     ry, rx = _radius(filt)
     tw, th = GROUP + 2 * rx, GROUP + 2 * ry
     if kind == "glsl-fragment" and not uniforms:
@@ -136,9 +172,8 @@ def uniform_bytes(filt: DeconvFilter, weights: np.ndarray | None = None) -> byte
     ``weights`` default to the filter's own; they are packed four to a ``vec4``, then
     ``u_dc`` holds F(0) in ``.x`` (the shaders add the level back with it).
     """
-    w = np.asarray(filt.weights if weights is None else weights, dtype=np.float64)
-    if w.shape != filt.weights.shape or not np.isfinite(w).all():
-        raise InvalidArgumentError(f"weights must be {filt.weights.size} finite numbers")
+    _check_filter(filt)
+    w = _check_weights(filt.weights if weights is None else weights, filt)
     packed = np.zeros(4 * _vec4s(filt) + 4, np.float32)
     packed[: w.size] = w
     packed[-4] = dc_gain(w, filt)
@@ -176,10 +211,18 @@ def _header(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool, clamp:
         "glsl-fragment": "u_src: sampler2D (linear RGBA, texelFetch); one full-screen pass, "
         "o_color at location 0 (RGB filtered, alpha copied)",
         "hlsl": "src: Texture2D<float4> register(t0); dst: RWTexture2D<float4> register(u0); "
-        "[numthreads(16,16,1)], dispatch ceil(w/16) x ceil(h/16)",
+        "[numthreads(16,16,1)], dispatch ceil(w/16) x ceil(h/16); for Vulkan, give each its "
+        "own binding: glslangValidator -D -V -S comp -e main --shift-image-binding comp 1 "
+        "--shift-cbuffer-binding comp 2 (t0 -> 0, u0 -> 1, b0 -> 2)",
+    }[kind]
+    block = {
+        "glsl-compute": "binding 0",
+        "glsl-fragment": "bind it with glUniformBlockBinding (GLSL 3.30 has no binding=)",
+        "hlsl": "cbuffer register(b0)",
     }[kind]
     weights = (
-        f"weights: uniform block GpudeconvFilter, binding 0 ({_vec4s(filt)} vec4 + u_dc)"
+        f"weights: uniform block GpudeconvFilter, {block} ({_vec4s(filt)} vec4 + u_dc; "
+        "gpudeconv.shaders.uniform_bytes packs it)"
         if uniforms
         else "weights: baked constants"
     )
@@ -200,10 +243,8 @@ def _header(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool, clamp:
 
 
 def _check(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool) -> str:
-    if not isinstance(filt, DeconvFilter):
-        raise InvalidArgumentError(f"filt must be a DeconvFilter; got {type(filt).__name__}")
-    if kind not in FORMATS:
-        raise InvalidArgumentError(f"Invalid format {kind!r}; expected one of {FORMATS}")
+    _check_filter(filt)
+    _check_format(kind)
     boundary = BOUNDARIES.check(boundary, allowed=FRAME_BOUNDARIES)
     shared = cost(filt, kind, uniforms).shared_bytes
     if kind != "glsl-fragment" and shared > SHARED_MEMORY_BYTES:
@@ -295,6 +336,17 @@ def _taps_decl(filt: DeconvFilter, hlsl: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _median5(hlsl: bool) -> str:
+    """Per-component median of five values (a min/max network)."""
+    v = "float3" if hlsl else "vec3"
+    return (
+        f"{v} median5({v} a, {v} b, {v} c, {v} d, {v} e) {{\n"
+        f"    {v} f = max(min(a, b), min(c, d));\n"
+        f"    {v} g = min(max(a, b), max(c, d));\n"
+        "    return max(min(e, f), min(max(e, f), g));\n}\n"
+    )
+
+
 def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hlsl: bool) -> str:
     ry, rx = _radius(filt)
     vec3, ivec2, shared = ("float3", "int2", "groupshared") if hlsl else ("vec3", "ivec2", "shared")
@@ -357,8 +409,13 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
             "    uint width, height;\n    src.GetDimensions(width, height);\n"
             "    int2 size = int2(width, height);\n"
             "    int2 lid = int2(local.xy);\n    int2 origin = int2(group.xy) * 16;\n"
-            "    int2 centre = min(origin + int2(8, 8), size - 1);\n"
-            "    float3 level = src.Load(int3(centre, 0)).rgb;\n"
+            "    // The tile's level: a median of 5 texels (one highlight cannot set it).\n"
+            "    int2 last = size - 1;\n"
+            "    float3 level = median5(src.Load(int3(min(origin + int2(8, 8), last), 0)).rgb,\n"
+            "        src.Load(int3(min(origin + int2(4, 4), last), 0)).rgb,\n"
+            "        src.Load(int3(min(origin + int2(12, 4), last), 0)).rgb,\n"
+            "        src.Load(int3(min(origin + int2(4, 12), last), 0)).rgb,\n"
+            "        src.Load(int3(min(origin + int2(12, 12), last), 0)).rgb);\n"
         )
         fetch = "src.Load(int3({p}, 0))"
         store = "dst[pix] = float4(rgb, {alpha});"
@@ -373,8 +430,13 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
             "    ivec2 size = textureSize(u_src, 0);\n"
             "    ivec2 lid = ivec2(gl_LocalInvocationID.xy);\n"
             "    ivec2 origin = ivec2(gl_WorkGroupID.xy) * 16;\n"
-            "    ivec2 centre = min(origin + ivec2(8), size - 1);\n"
-            "    vec3 level = texelFetch(u_src, centre, 0).rgb;\n"
+            "    // The tile's level: a median of 5 texels (one highlight cannot set it).\n"
+            "    ivec2 last = size - 1;\n"
+            "    vec3 level = median5(texelFetch(u_src, min(origin + ivec2(8), last), 0).rgb,\n"
+            "        texelFetch(u_src, min(origin + ivec2(4, 4), last), 0).rgb,\n"
+            "        texelFetch(u_src, min(origin + ivec2(12, 4), last), 0).rgb,\n"
+            "        texelFetch(u_src, min(origin + ivec2(4, 12), last), 0).rgb,\n"
+            "        texelFetch(u_src, min(origin + ivec2(12, 12), last), 0).rgb);\n"
         )
         fetch = "texelFetch(u_src, {p}, 0)"
         store = "imageStore(u_dst, pix, vec4(rgb, {alpha}));"
@@ -408,6 +470,7 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
         + _taps_decl(filt, hlsl)
         + storage
         + _border_function(boundary, hlsl)
+        + _median5(hlsl)
         + entry
         + load
         + "\n".join(body)

@@ -6,11 +6,11 @@
 // tile, horizontal pass into registers), combines the terms with their weights, adds the
 // level back and writes the encoded result once.
 //
-// Centring: each block subtracts a level of its own (the midrange of a few of its pixels)
-// from the whole tile and adds F(0) times it back at the end (exact in arithmetic). Float rounding then scales with
-// the tile's local contrast instead of its brightness (HDR values far above 1 keep their
-// precision), and a constant region, or a constant frame, comes back unchanged: every
-// centred value is exactly 0.
+// Centring: each block subtracts a level of its own (the median of five of its pixels)
+// from the whole tile and adds F(0) times it back at the end (exact in arithmetic). Float
+// rounding then scales with the tile's local contrast instead of its brightness (HDR
+// values far above 1 keep their precision), and a constant region, or a constant frame,
+// comes back unchanged: every centred value is exactly 0.
 //
 // Template parameters (they appear in the kernel's name, so a profile reads itself):
 //   T      frame element: unsigned char, unsigned short or float
@@ -97,14 +97,17 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
     const Index tile_x = (Index)blockIdx.x * GPUDECONV_TILE_X;
     const Index tile_y = (Index)blockIdx.y * GPUDECONV_TILE_Y;
 
-    // 0. The tile's level: the midrange of a 3x3 grid of its pixels (clamped into the
-    // frame), decoded. Every thread reads the same addresses (broadcast loads). For a
-    // constant tile it is the constant exactly: min + (max - min)/2 with max == min.
+    // 0. The tile's level: the median of five of its pixels (the centre and the corners
+    // of a 3x3 grid, clamped into the frame), decoded. Every thread reads the same
+    // addresses (broadcast loads). A median, so one highlight in the samples cannot set
+    // the level (it would cost the whole tile its precision); for a constant tile it is
+    // the constant exactly.
     W level[CF];
     {
-        W lo[CF], hi[CF];
+        W m[5][CF];
 #pragma unroll
-        for (int s = 0; s < 9; ++s) {
+        for (int k = 0; k < 5; ++k) {
+            const int s = k == 0 ? 4 : (k - 1) / 2 * 6 + (k - 1) % 2 * 2;  // 4, 0, 2, 6, 8
             const Index sy = tile_y + (s / 3 + 1) * (GPUDECONV_TILE_Y / 4);
             const Index sx = tile_x + (s % 3 + 1) * (GPUDECONV_TILE_X / 4);
             W v[3];
@@ -113,13 +116,14 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
                                  lut, v);
             if (LUMA) v[0] = luma0 * v[0] + luma1 * v[1] + luma2 * v[2];
 #pragma unroll
-            for (int c = 0; c < CF; ++c) {
-                lo[c] = s == 0 || v[c] < lo[c] ? v[c] : lo[c];
-                hi[c] = s == 0 || v[c] > hi[c] ? v[c] : hi[c];
-            }
+            for (int c = 0; c < CF; ++c) m[k][c] = v[c];
         }
 #pragma unroll
-        for (int c = 0; c < CF; ++c) level[c] = lo[c] + (hi[c] - lo[c]) * (W)0.5;
+        for (int c = 0; c < CF; ++c) {  // median of five: a min/max network
+            const W f = fmax(fmin(m[1][c], m[2][c]), fmin(m[3][c], m[4][c]));
+            const W g = fmin(fmax(m[1][c], m[2][c]), fmax(m[3][c], m[4][c]));
+            level[c] = fmax(fmin(m[0][c], f), fmin(fmax(m[0][c], f), g));
+        }
     }
 
     // 1. Tile + halo, decoded and centred, borders folded in.

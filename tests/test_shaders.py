@@ -9,6 +9,7 @@ the fragment shader draws one full-screen triangle into a float framebuffer.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 
@@ -188,6 +189,22 @@ def test_hdr_and_negative_values_pass_the_shaders_unclipped(gl, filters, rng, ki
     np.testing.assert_allclose(clamped[..., :3], np.clip(got[..., :3], 0, 1), atol=SHADER_ATOL)
 
 
+@pytest.mark.parametrize("where", ["cpu", "cuda-sim", "glsl-compute"])
+def test_one_highlight_does_not_cost_its_tile_precision(filters, rng, where, request):
+    """Tiles are centred on a level; one 65504 texel must not become that level."""
+    filt = filters["gauss-lap"]  # radius 6: the tiled compute path
+    rgba = rng.random((32, 32, 4)).astype(np.float32)
+    rgba[8, 8, :3] = 65504.0  # the centre texel of the first 16×16 tile (and a CUDA sample)
+    want = float64_filter(filt, rgba, "reflect")
+    if where == "glsl-compute":
+        got = run_shader(request.getfixturevalue("gl"), where, export(filt), rgba)
+    else:
+        got = Pipeline(filt, shape=rgba.shape, dtype=np.float32, backend=where)(rgba)
+    error = np.abs(got - want)[..., :3].max(axis=2)
+    error[: 8 + 7, : 8 + 7] = 0  # within the highlight's reach float32 rounds at its scale
+    assert error.max() <= SHADER_ATOL, f"{where}: {error.max():.3g} outside the highlight"
+
+
 @pytest.fixture(scope="module")
 def glslang() -> str:
     path = shutil.which("glslangValidator")
@@ -201,13 +218,18 @@ def glslang() -> str:
 def test_hlsl_compiles_to_spirv(glslang, filters, tmp_path, basis, uniforms):
     source = tmp_path / "deblur.hlsl"
     source.write_text(export(filters[basis], "hlsl", uniforms=uniforms))
+    # The binding shifts the header gives for Vulkan: t0, u0 and b0 each get their own.
+    shifts = ["--shift-image-binding", "comp", "1", "--shift-cbuffer-binding", "comp", "2"]
+    command = [glslang, "-D", "-V", "-S", "comp", "-e", "main", *shifts, "-H", str(source)]
     run = subprocess.run(
-        [glslang, "-D", "-V", "-S", "comp", "-e", "main", str(source), "-o", str(tmp_path / "x")],
+        [*command, "-o", str(tmp_path / "x.spv")],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    bindings = re.findall(r"Decorate \d+(?:\((\w+)\))? Binding (\d+)", run.stdout)
+    assert sorted(int(b) for _, b in bindings) == ([0, 1, 2] if uniforms else [0, 1])
 
 
 def test_header_says_what_the_shader_is(filters):
@@ -320,7 +342,7 @@ def test_compute_pass_runs_an_exported_filter_and_swaps_weights(gl, rng):
     live(src, dst)
     want = reference(table(1.2, 0.005), rgba, "reflect")
     np.testing.assert_allclose(download(dst), want, atol=SHADER_ATOL)
-    with pytest.raises(InvalidArgumentError, match="uniform block"):
+    with pytest.raises(InvalidArgumentError, match="without a GpudeconvFilter block"):
         baked.set_uniforms(b"")
     with pytest.raises(InvalidArgumentError, match="dst"):
         baked(src, gl.texture((5, 5), 4, dtype="f4"))
@@ -369,3 +391,97 @@ def test_peers_leave_flat_frames_alone_and_rcas_needs_no_clamp(rng):
     out = rcas(x, 0.0)  # its lobe limits keep [0, 1] data in [0, 1] without clamping
     assert out.min() >= -1e-6 and out.max() <= 1 + 1e-6
     assert np.abs(out - x).max() > 0.01
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e39])
+def test_unusable_weights_are_refused_not_written(filters, bad):
+    import dataclasses
+
+    filt = filters["gauss-lap"]
+    weights = filt.weights.copy()
+    weights[2] = bad
+    broken = dataclasses.replace(filt, weights=weights)
+    for kind in FORMATS:
+        with pytest.raises(InvalidArgumentError, match="finite"):
+            export(broken, kind)
+    with pytest.raises(InvalidArgumentError, match="finite"):
+        uniform_bytes(filt, weights)
+    with pytest.raises(InvalidArgumentError, match="real numbers"):
+        uniform_bytes(filt, filt.weights * 1j)
+
+
+def test_every_entry_point_checks_its_arguments(filters):
+    filt = filters["gauss-lap"]
+    for call in (lambda: cost(filt, "metal"), lambda: cost(filt, None)):
+        with pytest.raises(InvalidArgumentError, match="format"):
+            call()
+    for call in (lambda: cost(np.ones((3, 3))), lambda: is_direct("x"), lambda: uniform_bytes(1)):
+        with pytest.raises(InvalidArgumentError, match="DeconvFilter"):
+            call()
+
+
+def test_compute_pass_refuses_what_would_run_silently_wrong(gl, filters, rng):
+    from gpudeconv.gl import ComputePass, upload
+
+    filt = filters["gauss-lap"]
+    source = export(filt, uniforms=True)
+    with pytest.raises(InvalidArgumentError, match="uniform_bytes"):
+        ComputePass(gl, source)  # would read an empty block: an all-zero frame
+    live = ComputePass(gl, source, uniform_bytes(filt))
+    with pytest.raises(InvalidArgumentError, match="48 bytes"):
+        live.set_uniforms(uniform_bytes(filt)[:16])
+    with pytest.raises(InvalidArgumentError, match="no GpudeconvFilter"):
+        ComputePass(gl, export(filt), uniform_bytes(filt))
+    src = upload(gl, rng.random((8, 8, 4)).astype(np.float32))
+    with pytest.raises(InvalidArgumentError, match="different textures"):
+        live(src, src)
+    with pytest.raises(InvalidArgumentError, match="rgba32f"):
+        live(src, gl.texture((8, 8), 3, dtype="f4"))
+    with pytest.raises(InvalidArgumentError, match="float"):
+        upload(gl, np.zeros((8, 8, 4), np.uint8))
+    live.release()
+
+
+def test_cli_export_refuses_fit_options_with_a_filter_file_and_folders(tmp_path, capsys):
+    from gpudeconv.cli import main
+
+    filter_json = tmp_path / "f.json"
+    assert main(["fit", "--psf", "gaussian:1", "--noise", "0.003", "-o", str(filter_json)]) == 0
+    capsys.readouterr()
+    argv = ["export", "--filter", str(filter_json), "--basis", "atrous", "--levels", "3"]
+    assert main([*argv, "-o", str(tmp_path / "k.glsl")]) == 2
+    assert "--basis, --levels" in capsys.readouterr().err
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["export", "--filter", str(filter_json), "-o", str(folder), "--overwrite"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "out"]  # nothing left
+
+
+def test_cli_export_prints_the_cost_the_header_states(tmp_path, capsys):
+    from gpudeconv.cli import main
+
+    for fmt in FORMATS:
+        out = tmp_path / f"k-{fmt}"
+        argv = ["export", "--psf", "gaussian:1", "--noise", "0.003", "--uniforms"]
+        assert main([*argv, "--format", fmt, "-o", str(out)]) == 0
+        printed = re.search(r"([\d.]+) texture reads, (\d+) multiply-adds", capsys.readouterr().out)
+        header = re.search(r"Cost per pixel: ([\d.]+) texture reads, (\d+)", out.read_text())
+        assert float(printed[1]) == pytest.approx(float(header[1]), abs=0.05)
+        assert printed[2] == header[2]
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    from gpudeconv.io import PendingOutput
+
+    def refuse(*_):
+        raise IsADirectoryError(21, "Is a directory")
+
+    pending = PendingOutput(tmp_path / "result.glsl")
+    pending.path.write_text("half")
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match=r"result\.glsl"):
+        pending.commit()
+    assert list(tmp_path.iterdir()) == []
