@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ._registry import Registry
 
-__all__ = ["BOUNDARIES", "FRAME_BOUNDARIES", "Boundary"]
+__all__ = ["BOUNDARIES", "FRAME_BOUNDARIES", "PADDING_BOUNDARIES", "Boundary"]
 
 
 @dataclass(frozen=True)
@@ -20,10 +20,11 @@ class Boundary:
 
     name: str
     help: str
-    #: ``scipy.ndimage`` mode (float64 reference, degradation).
-    ndimage: str
-    #: ``numpy.pad`` / ``cupy.pad`` mode (FFT padding).
-    pad: str
+    #: ``scipy.ndimage`` mode (float64 reference, degradation); None where it is no rule
+    #: for making pixels up (``unknown``).
+    ndimage: str | None
+    #: ``numpy.pad`` / ``cupy.pad`` mode (FFT padding); None likewise.
+    pad: str | None
     #: OpenCV ``cv2.BORDER_*`` attribute name; None where no frame backend implements it.
     opencv: str | None = None
     #: The CUDA kernel's ``#define`` for it (kernels/common.cuh); None where it has none.
@@ -57,8 +58,18 @@ BOUNDARIES: Registry[Boundary] = Registry(
             pad="wrap",
             aliases=("wrap",),
         ),
+        Boundary(
+            "unknown",
+            "nothing assumed: the pixels beyond the edge are solved for (the FFT Wiener "
+            "reference; right for any PSF, where reflect needs a centrosymmetric one)",
+            ndimage=None,
+            pad=None,
+        ),
     ],
 )
+
+#: Rules that make the outside pixels up (the degradation model, padding).
+PADDING_BOUNDARIES = BOUNDARIES.names_where(lambda b: b.pad is not None)
 
 #: Rules every frame backend (CPU and CUDA) and the frame reference implement.
 FRAME_BOUNDARIES = BOUNDARIES.names_where(lambda b: b.opencv is not None and b.kernel is not None)

@@ -11,7 +11,7 @@ import scipy.ndimage as ndi
 
 from . import psf as _psf
 from ._validate import check_int, check_real, image_array, to_float
-from .boundaries import BOUNDARIES
+from .boundaries import BOUNDARIES, PADDING_BOUNDARIES
 
 # The transfer curves live in colour.py; they are part of this module's public API too.
 from .colour import linear_to_srgb, srgb_to_linear
@@ -40,7 +40,7 @@ def blur(image: np.ndarray, psf: np.ndarray, *, boundary: str = "reflect") -> np
     """
     image = to_float(image_array("image", image))
     kernel = _psf.from_array(psf)
-    mode = BOUNDARIES[boundary].ndimage
+    mode = BOUNDARIES[BOUNDARIES.check(boundary, allowed=PADDING_BOUNDARIES)].ndimage
     _check_psf_fits(kernel, image.shape)
     data = image.astype(np.float64)
     if data.ndim == 2:

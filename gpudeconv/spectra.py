@@ -52,6 +52,7 @@ __all__ = [
     "natural_spectrum",
     "psf_response",
     "quantization_noise",
+    "regularizer_spectrum",
     "signal_spectrum",
     "taps_parity",
     "taps_response",
@@ -225,6 +226,30 @@ def wiener_response(
     den = den + xp.zeros_like(power)  # broadcast to the full grid
     safe = xp.where(den > 0, den, 1.0)
     return xp.where(den > 0, num / safe, 0.0)
+
+
+def regularizer_spectrum(
+    wy: Any,
+    wx: Any,
+    *,
+    noise: float | None = None,
+    nsr: float | None = None,
+    prior: str = "natural",
+    reg: str | None = None,
+    lam: float | None = None,
+) -> Any:
+    """``R(ω)`` with ``W = conj(H) / (|H|² + R)``: the regulariser of :func:`wiener_response`.
+
+    ``σ²/S(ω)`` for ``noise=σ`` and ``prior``; ``nsr`` itself; ``λ|P|²`` for Tikhonov.
+    """
+    xp = array_module(wy)
+    if reg == "laplacian":
+        lap = 4.0 - 2.0 * xp.cos(wx) - 2.0 * xp.cos(wy)
+        return lam * lap * lap
+    if nsr is not None:
+        return nsr + 0.0 * (wy + wx)
+    spectrum = natural_spectrum(wy, wx) if prior == "natural" else 1.0
+    return noise * noise / spectrum + 0.0 * (wy + wx)
 
 
 # ---------------------------------------------------------------------------- noise

@@ -29,11 +29,12 @@ from ._validate import array_module, check_choice, check_real, image_array, to_f
 from .boundaries import BOUNDARIES
 from .errors import InvalidArgumentError
 from .spectra import PRIORS, wiener_response
+from .unknown_boundary import is_centrosymmetric, solve_unknown_boundary
 
 __all__ = ["wiener"]
 
 #: Boundary rules the FFT reference implements (see :mod:`gpudeconv.boundaries`).
-WIENER_BOUNDARIES = ("reflect", "periodic")
+WIENER_BOUNDARIES = ("reflect", "periodic", "unknown")
 REGULARIZERS = (None, "laplacian")
 
 
@@ -65,11 +66,15 @@ def wiener(
         Scalar noise-to-signal ratio: ``W = conj(H) / (|H|² + nsr)`` (MATLAB ``deconvwnr``).
     prior : {'natural', 'flat'}
         Signal spectrum used with ``noise``: natural-image power law or flat ``S = 1``.
-    boundary : {'reflect', 'periodic'}
+    boundary : {'reflect', 'periodic', 'unknown'}
         ``periodic`` treats the image as one period (reproduces MATLAB
         ``deconvwnr(I, PSF, NSR)``); ``reflect`` mirror-pads the image (OpenCV
         ``BORDER_REFLECT``) by a margin that covers the restoration filter's support, so
-        non-periodic photographs do not ring at the borders, then crops.
+        non-periodic photographs do not ring at the borders, then crops. Mirroring is
+        exact only for a centrosymmetric PSF: for any other (camera shake) ``reflect``
+        solves with ``unknown`` instead, which assumes nothing beyond the edge and solves
+        for those pixels too (:mod:`gpudeconv.unknown_boundary`: conjugate gradients
+        preconditioned by this same filter; slower, tens of FFT pairs).
     reg : {None, 'laplacian'}
         ``'laplacian'`` gives Tikhonov regularisation with weight ``lam``.
     lam : float, optional
@@ -106,19 +111,28 @@ def wiener(
         )
     params = _check_regularisation(noise=noise, nsr=nsr, prior=prior, reg=reg, lam=lam)
 
+    if boundary == "reflect" and not is_centrosymmetric(kernel):
+        boundary = "unknown"  # mirroring would see the flipped kernel
     squeeze = data.ndim == 2
-    work = data[..., None] if squeeze else data
-    rows, cols = work.shape[:2]
+    observed = data[..., None] if squeeze else data
+    rows, cols = observed.shape[:2]
     margin_y, margin_x = (0, 0) if boundary == "periodic" else _reflect_margin(kernel, rows, cols)
+    work = observed
     if margin_y or margin_x:
         pad = ((margin_y, margin_y), (margin_x, margin_x), (0, 0))
-        work = xp.pad(work, pad, mode=BOUNDARIES[boundary].pad)
+        work = xp.pad(work, pad, mode="symmetric")  # reflect; unknown starts from it
 
     response = _response_grid(kernel, work.shape[:2], work.dtype, xp, params)
     spectrum = _rfft2(xp, work)
     spectrum *= response[..., None]
     restored = _irfft2(xp, spectrum, work.shape[:2])
-    restored = restored[margin_y : margin_y + rows, margin_x : margin_x + cols]
+    if boundary == "unknown":
+        helpers = (lambda a: _rfft2(xp, a), lambda a, s: _irfft2(xp, a, s))
+        restored, _ = solve_unknown_boundary(
+            xp, observed, kernel, params, restored, (margin_y, margin_x), helpers
+        )
+    else:
+        restored = restored[margin_y : margin_y + rows, margin_x : margin_x + cols]
     restored = restored[..., 0] if squeeze else restored
     restored = xp.ascontiguousarray(restored.astype(data.dtype, copy=False))
     if clip:

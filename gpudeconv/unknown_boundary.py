@@ -1,0 +1,139 @@
+"""Deconvolution with an unknown boundary: the pixels beyond the edge are solved for.
+
+Why: a reflect-padded FFT filter assumes the mirrored image was blurred by the same PSF,
+which holds only for a centrosymmetric one (Gaussian, disk, straight motion). With a
+camera-shake kernel the mirror sees the *flipped* kernel, the border is wrong, and its
+error rings through the whole image — more the less noise is assumed (issue 15 measured
+17.6 dB at noise 1e-4 where a periodic problem gives 54.9).
+
+The model (Reeves 2005; Almeida & Figueiredo 2013): the observed image is the *valid*
+part of the blur of a larger unknown image ``u``, ``y = M (k ⊛ u) + n``, with ``M`` the
+mask of the image inside a padded periodic domain that is wide enough that wrapping never
+reaches the observed pixels. The estimate minimises ``‖M(k ⊛ u) − y‖² + uᵀ R u``, ``R``
+the same regulariser the FFT Wiener filter uses (``σ²/S(ω)``, a scalar NSR or Tikhonov):
+
+    (Kᵀ M K + R) u = Kᵀ M y,
+
+solved by conjugate gradients preconditioned with the circulant part ``(KᵀK + R)⁻¹`` —
+the periodic Wiener filter itself — from the reflect-padded Wiener estimate. The mask is
+the only non-circulant part, so a few tens of iterations suffice. NumPy or CuPy, FFTs
+through the same helpers as :mod:`gpudeconv.wiener`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import psf as _psf
+from .spectra import regularizer_spectrum
+
+__all__ = ["is_centrosymmetric", "solve_unknown_boundary"]
+
+#: Stop when an iteration moves the image by less than this share of the noise level (RMS
+#: over the observed pixels; 1e-5 in image units when the regulariser is not a noise level).
+#: Measured on a 256² photograph with a 13-px shake kernel: ~20 iterations at noise 0.01,
+#: ~100 at 0.002; at 1e-4 the 300-iteration cap (44 dB interior PSNR; 500 give 45).
+TOLERANCE = 0.1
+MAX_ITERATIONS = 300
+
+
+def is_centrosymmetric(kernel: np.ndarray, tol: float = 1e-9) -> bool:
+    """Whether ``kernel`` equals itself rotated by 180° (then mirroring is exact)."""
+    k = np.asarray(kernel, dtype=np.float64)
+    return bool(np.abs(k - k[::-1, ::-1]).max() <= tol * np.abs(k).max())
+
+
+def solve_unknown_boundary(
+    xp: Any,
+    work: Any,
+    kernel: np.ndarray,
+    params: dict[str, Any],
+    start: Any,
+    margins: tuple[int, int],
+    fft: tuple[Any, Any],
+) -> tuple[Any, int]:
+    """The unknown-boundary estimate of the image ``work`` (rows, cols, C).
+
+    Parameters
+    ----------
+    xp : module
+        NumPy or CuPy.
+    work : (rows, cols, C) array
+        The observed image, float.
+    kernel : ndarray
+        The PSF (normalised, odd-sized).
+    params : dict
+        The regulariser (as for :func:`gpudeconv.spectra.regularizer_spectrum`).
+    start : (rows + 2 my, cols + 2 mx, C) array
+        The first guess on the padded domain (the reflect-padded Wiener estimate).
+    margins : (my, mx)
+        Padding per side; at least the PSF's radius, so wrapping never reaches the image.
+    fft : (rfft2, irfft2)
+        The FFT helpers (real input, axes 0 and 1).
+
+    Returns
+    -------
+    (restored, iterations) : the image part of ``u`` and the iterations used.
+    """
+    rfft2, irfft2 = fft
+    rows, cols = work.shape[:2]
+    my, mx = margins
+    shape = (rows + 2 * my, cols + 2 * mx)
+    complex_dtype = np.complex64 if work.dtype == np.float32 else np.complex128
+    otf = _psf.otf(kernel, shape)[:, : shape[1] // 2 + 1]
+    wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
+    wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
+    reg = regularizer_spectrum(wy, wx, **params) + np.zeros(otf.shape)
+    power = (otf * otf.conj()).real
+    denominator = power + reg
+    inverse = np.where(denominator > 0, 1.0 / np.where(denominator > 0, denominator, 1.0), 0.0)
+    h = xp.asarray(otf.astype(complex_dtype))[..., None]
+    r_spec = xp.asarray(reg.astype(work.dtype))[..., None]
+    precondition_spec = xp.asarray(inverse.astype(work.dtype))[..., None]
+    inside = (slice(my, my + rows), slice(mx, mx + cols))
+
+    def blur_masked(u: Any) -> Any:
+        """``M (k ⊛ u)``: the blur seen on the observed pixels only."""
+        out = irfft2(rfft2(u) * h, shape)
+        masked = xp.zeros_like(out)
+        masked[inside] = out[inside]
+        return masked
+
+    def normal(u: Any) -> Any:
+        """``(Kᵀ M K + R) u``."""
+        spectrum = rfft2(u)
+        data = irfft2(rfft2(blur_masked(u)) * h.conj(), shape)
+        return data + irfft2(spectrum * r_spec, shape)
+
+    def precondition(r: Any) -> Any:
+        return irfft2(rfft2(r) * precondition_spec, shape)
+
+    def dot(a: Any, b: Any) -> Any:
+        return (a * b).sum(axis=(0, 1))
+
+    observed = xp.zeros(shape + work.shape[2:], dtype=work.dtype)
+    observed[inside] = work
+    rhs = irfft2(rfft2(observed) * h.conj(), shape)
+    u = start.astype(work.dtype, copy=True)
+    residual = rhs - normal(u)
+    z = precondition(residual)
+    direction = z.copy()
+    rz = dot(residual, z)
+    small = max(TOLERANCE * params["noise"], 1e-7) if "noise" in params else 1e-5
+    iterations = 0
+    for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (reported)
+        a_dir = normal(direction)
+        step = rz / xp.where(dot(direction, a_dir) != 0, dot(direction, a_dir), 1)
+        update = step * direction
+        u += update
+        if float(xp.sqrt((update[inside] ** 2).mean())) <= small:
+            break
+        residual -= step * a_dir
+        z = precondition(residual)
+        rz_next = dot(residual, z)
+        direction = z + (rz_next / xp.where(rz != 0, rz, 1)) * direction
+        rz = rz_next
+    return u[inside], iterations
