@@ -215,17 +215,10 @@ def wiener_response(
     """
     xp = array_module(otf)
     power = (otf * otf.conj()).real
-    if reg == "laplacian":
-        lap = 4.0 - 2.0 * xp.cos(wx) - 2.0 * xp.cos(wy)
-        num, den = otf.conj(), power + lam * lap * lap
-    elif nsr is not None:
-        num, den = otf.conj(), power + nsr
-    else:
-        spectrum = natural_spectrum(wy, wx) if prior == "natural" else 1.0
-        num, den = otf.conj() * spectrum, power * spectrum + noise * noise
-    den = den + xp.zeros_like(power)  # broadcast to the full grid
+    regulariser = regularizer_spectrum(wy, wx, noise=noise, nsr=nsr, prior=prior, reg=reg, lam=lam)
+    den = power + regulariser + xp.zeros_like(power)  # broadcast to the full grid
     safe = xp.where(den > 0, den, 1.0)
-    return xp.where(den > 0, num / safe, 0.0)
+    return xp.where(den > 0, otf.conj() / safe, 0.0)
 
 
 def regularizer_spectrum(
