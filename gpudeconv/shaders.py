@@ -7,7 +7,7 @@ The filter ``F x = Σ_j w_j (ky_j ⊗ kx_j) x`` is emitted three ways:
   ``texelFetch``) and ``layout(rgba32f, binding = 1) uniform writeonly image2D u_dst`` (RGB
   filtered, alpha copied). Each group loads its 16×16 tile plus the filter's halo into
   shared memory once (borders folded in, ``reflect`` = OpenCV ``BORDER_REFLECT`` or
-  ``clamp``), centred on the tile's level (a median of five of its texels), then runs
+  ``clamp``), centred on the tile's level (a trimmed midrange of five texels), then runs
   every separable term as a vertical pass into shared memory and a horizontal pass out
   of it.
 - ``glsl-fragment`` — GLSL 3.30 full-screen pass for engines without compute: the same
@@ -336,14 +336,22 @@ def _taps_decl(filt: DeconvFilter, hlsl: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _median5(hlsl: bool) -> str:
-    """Per-component median of five values (a min/max network)."""
+def _level5(hlsl: bool) -> str:
+    """Per component, the midrange of the middle three of five values.
+
+    Sorted by a 9-comparator network: one outlier cannot set the level, and a midrange
+    keeps the centred values small.
+    """
     v = "float3" if hlsl else "vec3"
+    pairs = ((0, 1), (3, 4), (2, 4), (2, 3), (1, 4), (0, 3), (0, 2), (1, 3), (1, 2))
+    swaps = "".join(
+        f"    {{ {v} lo = min(q{i}, q{j}); q{j} = max(q{i}, q{j}); q{i} = lo; }}\n"
+        for i, j in pairs
+    )
     return (
-        f"{v} median5({v} a, {v} b, {v} c, {v} d, {v} e) {{\n"
-        f"    {v} f = max(min(a, b), min(c, d));\n"
-        f"    {v} g = min(max(a, b), max(c, d));\n"
-        "    return max(min(e, f), min(max(e, f), g));\n}\n"
+        f"{v} level5({v} q0, {v} q1, {v} q2, {v} q3, {v} q4) {{\n"
+        + swaps
+        + "    return q1 + (q3 - q1) * 0.5;\n}\n"
     )
 
 
@@ -409,9 +417,9 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
             "    uint width, height;\n    src.GetDimensions(width, height);\n"
             "    int2 size = int2(width, height);\n"
             "    int2 lid = int2(local.xy);\n    int2 origin = int2(group.xy) * 16;\n"
-            "    // The tile's level: a median of 5 texels (one highlight cannot set it).\n"
+            "    // The tile's level: a trimmed midrange of 5 texels (no highlight sets it).\n"
             "    int2 last = size - 1;\n"
-            "    float3 level = median5(src.Load(int3(min(origin + int2(8, 8), last), 0)).rgb,\n"
+            "    float3 level = level5(src.Load(int3(min(origin + int2(8, 8), last), 0)).rgb,\n"
             "        src.Load(int3(min(origin + int2(4, 4), last), 0)).rgb,\n"
             "        src.Load(int3(min(origin + int2(12, 4), last), 0)).rgb,\n"
             "        src.Load(int3(min(origin + int2(4, 12), last), 0)).rgb,\n"
@@ -430,9 +438,9 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
             "    ivec2 size = textureSize(u_src, 0);\n"
             "    ivec2 lid = ivec2(gl_LocalInvocationID.xy);\n"
             "    ivec2 origin = ivec2(gl_WorkGroupID.xy) * 16;\n"
-            "    // The tile's level: a median of 5 texels (one highlight cannot set it).\n"
+            "    // The tile's level: a trimmed midrange of 5 texels (no highlight sets it).\n"
             "    ivec2 last = size - 1;\n"
-            "    vec3 level = median5(texelFetch(u_src, min(origin + ivec2(8), last), 0).rgb,\n"
+            "    vec3 level = level5(texelFetch(u_src, min(origin + ivec2(8), last), 0).rgb,\n"
             "        texelFetch(u_src, min(origin + ivec2(4, 4), last), 0).rgb,\n"
             "        texelFetch(u_src, min(origin + ivec2(12, 4), last), 0).rgb,\n"
             "        texelFetch(u_src, min(origin + ivec2(4, 12), last), 0).rgb,\n"
@@ -470,7 +478,7 @@ def _compute(filt: DeconvFilter, boundary: str, uniforms: bool, clamp: bool, hls
         + _taps_decl(filt, hlsl)
         + storage
         + _border_function(boundary, hlsl)
-        + _median5(hlsl)
+        + _level5(hlsl)
         + entry
         + load
         + "\n".join(body)

@@ -116,7 +116,7 @@ def wiener(
     squeeze = data.ndim == 2
     observed = data[..., None] if squeeze else data
     rows, cols = observed.shape[:2]
-    margin_y, margin_x = (0, 0) if boundary == "periodic" else _reflect_margin(kernel, rows, cols)
+    margin_y, margin_x = (0, 0) if boundary == "periodic" else fft_margins(kernel, rows, cols)
     work = observed
     if margin_y or margin_x:
         pad = ((margin_y, margin_y), (margin_x, margin_x), (0, 0))
@@ -163,7 +163,7 @@ def _check_regularisation(
     return {"noise": check_real("noise", noise, nonnegative=True), "prior": prior}
 
 
-def _reflect_margin(kernel: np.ndarray, rows: int, cols: int) -> tuple[int, int]:
+def fft_margins(kernel: np.ndarray, rows: int, cols: int) -> tuple[int, int]:
     """Mirror-padding margin per axis.
 
     The wrap-around seam of the padded image is a discontinuity; the margin keeps it

@@ -6,7 +6,7 @@
 // tile, horizontal pass into registers), combines the terms with their weights, adds the
 // level back and writes the encoded result once.
 //
-// Centring: each block subtracts a level of its own (the median of five of its pixels)
+// Centring: each block subtracts a level of its own (a trimmed midrange of five pixels)
 // from the whole tile and adds F(0) times it back at the end (exact in arithmetic). Float
 // rounding then scales with the tile's local contrast instead of its brightness (HDR
 // values far above 1 keep their precision), and a constant region, or a constant frame,
@@ -97,11 +97,12 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
     const Index tile_x = (Index)blockIdx.x * GPUDECONV_TILE_X;
     const Index tile_y = (Index)blockIdx.y * GPUDECONV_TILE_Y;
 
-    // 0. The tile's level: the median of five of its pixels (the centre and the corners
-    // of a 3x3 grid, clamped into the frame), decoded. Every thread reads the same
-    // addresses (broadcast loads). A median, so one highlight in the samples cannot set
-    // the level (it would cost the whole tile its precision); for a constant tile it is
-    // the constant exactly.
+    // 0. The tile's level: the midrange of the middle three of five of its pixels (the
+    // centre and the corners of a 3x3 grid, clamped into the frame), decoded. Every
+    // thread reads the same addresses (broadcast loads). Trimmed, so one highlight in the
+    // samples cannot set the level (it would cost the whole tile its precision); a
+    // midrange, so the centred values stay as small as they can (float32 rounding scales
+    // with them); for a constant tile it is the constant exactly.
     W level[CF];
     {
         W m[5][CF];
@@ -119,10 +120,18 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
             for (int c = 0; c < CF; ++c) m[k][c] = v[c];
         }
 #pragma unroll
-        for (int c = 0; c < CF; ++c) {  // median of five: a min/max network
-            const W f = fmax(fmin(m[1][c], m[2][c]), fmin(m[3][c], m[4][c]));
-            const W g = fmin(fmax(m[1][c], m[2][c]), fmax(m[3][c], m[4][c]));
-            level[c] = fmax(fmin(m[0][c], f), fmin(fmax(m[0][c], f), g));
+        for (int c = 0; c < CF; ++c) {  // sort five (a 9-comparator network), trim the ends
+            W q[5] = {m[0][c], m[1][c], m[2][c], m[3][c], m[4][c]};
+            const int net[9][2] = {{0, 1}, {3, 4}, {2, 4}, {2, 3}, {1, 4},
+                                   {0, 3}, {0, 2}, {1, 3}, {1, 2}};
+#pragma unroll
+            for (int n = 0; n < 9; ++n) {
+                const W lo = fmin(q[net[n][0]], q[net[n][1]]);
+                const W hi = fmax(q[net[n][0]], q[net[n][1]]);
+                q[net[n][0]] = lo;
+                q[net[n][1]] = hi;
+            }
+            level[c] = q[1] + (q[3] - q[1]) * (W)0.5;
         }
     }
 
