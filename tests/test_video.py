@@ -7,55 +7,20 @@ the results against the sharp source.
 
 from __future__ import annotations
 
-import re
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.video import psnr_y, run_ffmpeg
 from gpudeconv.cli import main
 from gpudeconv.video import EncodeSettings, VideoError, luma_plane, probe
 
 from . import tolerances as tol
 
 av = pytest.importorskip("av")
-imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _ffmpeg(*args: str) -> str:
-    result = subprocess.run(
-        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stderr
-
-
-def _psnr_y(distorted: Path, reference: Path) -> float:
-    """ffmpeg's psnr filter: the Y PSNR of ``distorted`` against ``reference``."""
-    out = subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-i",
-            str(distorted),
-            "-i",
-            str(reference),
-            "-lavfi",
-            "[0:v][1:v]psnr",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    return float(re.search(r"PSNR y:([0-9.]+)", out).group(1))
+pytest.importorskip("imageio_ffmpeg")
 
 
 def _timestamps(path: Path) -> list[int]:
@@ -73,7 +38,7 @@ def clips(tmp_path_factory):
     """A sharp H.264 clip with AAC audio, and ffmpeg's Gaussian blur of it (σ = 1.2)."""
     folder = tmp_path_factory.mktemp("clips")
     sharp, blurred = folder / "sharp.mp4", folder / "blurred.mp4"
-    _ffmpeg(
+    run_ffmpeg(
         "-f",
         "lavfi",
         "-i",
@@ -93,7 +58,7 @@ def clips(tmp_path_factory):
     )
     # steps=6: ffmpeg's IIR Gaussian close to a true one (its default, steps=1, is not:
     # its impulse response peaks at 0.26 against a Gaussian's 0.10 — see the README).
-    _ffmpeg(
+    run_ffmpeg(
         "-i",
         str(sharp),
         "-vf",
@@ -109,14 +74,14 @@ def clips(tmp_path_factory):
     return sharp, blurred
 
 
-def test_known_blur_on_code_values_judged_by_ffmpeg(clips, tmp_path, capsys):
+def test_known_blur_on_code_values_judged_byrun_ffmpeg(clips, tmp_path, capsys):
     sharp, blurred = clips
     out = tmp_path / "restored.mp4"
     argv = ["deblur", str(blurred), str(out), "--psf", "gaussian:1.2", "--noise", "0.003"]
     assert main([*argv, "--space", "srgb", "--quiet"]) == 0
     summary = capsys.readouterr().out
     assert "on the luma plane (srgb)" in summary and "libx264 yuv420p" in summary
-    before, after = _psnr_y(blurred, sharp), _psnr_y(out, sharp)
+    before, after = psnr_y(blurred, sharp), psnr_y(out, sharp)
     assert after >= before + tol.VIDEO_GAIN_DB, (before, after)
     # No frame dropped or duplicated, timestamps kept; audio copied bit for bit; size.
     assert _timestamps(out) == _timestamps(blurred)
@@ -145,11 +110,13 @@ def test_chroma_planes_pass_through(clips, tmp_path):
 def test_ten_bit_hevc_stays_ten_bit(tmp_path, capsys):
     sharp, blurred, out = tmp_path / "s.mkv", tmp_path / "b.mkv", tmp_path / "o.mkv"
     common = ["-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error"]
-    _ffmpeg(
+    run_ffmpeg(
         "-f", "lavfi", "-i", "testsrc2=size=256x192:rate=24:duration=1", *common, "-crf", "8",
         str(sharp),
     )  # fmt: skip
-    _ffmpeg("-i", str(sharp), "-vf", "gblur=sigma=1.2:steps=6", *common, "-crf", "8", str(blurred))
+    run_ffmpeg(
+        "-i", str(sharp), "-vf", "gblur=sigma=1.2:steps=6", *common, "-crf", "8", str(blurred)
+    )
     argv = ["deblur", str(blurred), str(out), "--psf", "gaussian:1.2", "--noise", "0.002"]
     assert main([*argv, "--space", "srgb", "--quiet"]) == 0
     assert "libx265 yuv420p10le" in capsys.readouterr().out
@@ -159,7 +126,7 @@ def test_ten_bit_hevc_stays_ten_bit(tmp_path, capsys):
         frame = next(container.decode(video=0))
         y = luma_plane(frame)
         assert y.dtype == np.uint16 and 64 <= y.max() <= 1023  # 10-bit codes
-    assert _psnr_y(out, sharp) > _psnr_y(blurred, sharp) + 1.0
+    assert psnr_y(out, sharp) > psnr_y(blurred, sharp) + 1.0
 
 
 def _pyav_clip(path: Path, *, pts: list[int], rotation: int = 0, colour: bool = False) -> None:
