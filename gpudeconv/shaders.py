@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends.plan import FilterPlan
 from .boundaries import BOUNDARIES, FRAME_BOUNDARIES
 from .errors import InvalidArgumentError
 from .fit import DeconvFilter
@@ -160,12 +161,6 @@ def cost(filt: DeconvFilter, kind: str = "glsl-compute", uniforms: bool = False)
     return ShaderCost(reads, fma, shared)
 
 
-def dc_gain(weights: np.ndarray, filt: DeconvFilter) -> float:
-    """``F(0) = Σ w_j Σky_j Σkx_j`` for weights of ``filt``'s terms."""
-    sums = np.array([float(ky.sum()) * float(kx.sum()) for ky, kx in filt.terms])
-    return float(np.dot(np.asarray(weights, dtype=np.float64), sums))
-
-
 def uniform_bytes(filt: DeconvFilter, weights: np.ndarray | None = None) -> bytes:
     """The std140 bytes of the ``GpudeconvFilter`` uniform block.
 
@@ -176,7 +171,7 @@ def uniform_bytes(filt: DeconvFilter, weights: np.ndarray | None = None) -> byte
     w = _check_weights(filt.weights if weights is None else weights, filt)
     packed = np.zeros(4 * _vec4s(filt) + 4, np.float32)
     packed[: w.size] = w
-    packed[-4] = dc_gain(w, filt)
+    packed[-4] = FilterPlan.from_filter(filt, np.float64).dc_gain(w)
     return packed.tobytes()
 
 
@@ -320,7 +315,7 @@ def _weight_source(filt: DeconvFilter, uniforms: bool, hlsl: bool) -> tuple[str,
     opening, closing = ("{", "}") if hlsl else ("float[](", ")")
     decl = (
         f"{array} W[{len(filt.terms)}] = {opening}{weights}{closing};\n"
-        f"{array} DC = {dc_gain(filt.weights, filt):.9g};\n"
+        f"{array} DC = {filt.dc_gain:.9g};\n"
     )
     return decl, "W[{j}]", "DC"
 
