@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 
 from bench import scenes as sc
-from bench.shader_cost import our_passes, shader_costs
+from bench.shader_cost import STENCIL, our_passes, shader_costs
 from bench.shader_cost import table as cost_table
 from bench.sharpeners import cas, rcas, unsharp
 from bench.timing import machine, write_results
@@ -50,7 +50,6 @@ from gpudeconv.colour import linear_to_srgb, srgb_to_linear
 from gpudeconv.gl import ComputePass, deblur_pass, download, upload
 
 NOISES = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
-OURS = {"basis": "fir", "radius": 2, "mode": "2d"}
 BORDER = 8
 TEST_NOISE = 0.005
 GRIDS = {
@@ -217,7 +216,7 @@ def calibrate_noise(ctx, camera, degradation, kernel: np.ndarray, height: int, w
     texture.release()
     scores = {}
     for noise in NOISES:
-        filt = fit(psf.from_array(kernel), noise=noise, **OURS)
+        filt = fit(psf.from_array(kernel), noise=noise, **STENCIL)
         out = Pipeline(filt, shape=blurred.shape, dtype=np.float32, backend="cpu")(blurred)
         scores[noise] = psnr(np.clip(out[..., :3], 0, 1), sharp)
     return max(scores, key=scores.get)
@@ -247,7 +246,9 @@ def run(height: int, width: int, quick: bool) -> tuple[dict, dict]:
         kernel = camera.psf(degradation)
         noise = calibrate_noise(ctx, camera, degradation, kernel, height, width)
         noises[degradation.name] = noise
-        passes = {n: deblur_pass(ctx, fit(psf.from_array(kernel), noise=n, **OURS)) for n in NOISES}
+        passes = {
+            n: deblur_pass(ctx, fit(psf.from_array(kernel), noise=n, **STENCIL)) for n in NOISES
+        }
         for name, fine in fine_scenes.items():
             setup = Setup(ctx, camera, fine, degradation, hdr=name == "HDR highlights")
             target = setup.view(setup.sharp)

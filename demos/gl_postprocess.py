@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ (a source checkout)
 
 from bench import scenes as sc
+from bench.shader_cost import STENCIL, TAAU_NOISE
 from bench.sharpeners import CAS_GLSL, RCAS_GLSL
 from gpudeconv import fit, psf
 from gpudeconv.colour import linear_to_srgb
@@ -115,7 +116,7 @@ class Renderer:
     def passes(self) -> dict[str, ComputePass | None]:
         """Our fitted filter (the blur measured by an impulse), CAS, RCAS, off."""
         kernel = self.camera.psf(self.degradation)
-        filt = fit(psf.from_array(kernel), noise=0.0075, basis="fir", radius=2, mode="2d")
+        filt = fit(psf.from_array(kernel), noise=TAAU_NOISE, **STENCIL)
         cas, rcas = ComputePass(self.ctx, CAS_GLSL), ComputePass(self.ctx, RCAS_GLSL)
         cas["u_sharpness"], cas["u_diagonals"] = 0.6, 0
         rcas["u_stops"], rcas["u_denoise"] = 0.2, 0
