@@ -9,6 +9,18 @@ import pytest
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 
 
+def _run_demo(folder, script: str, args: list[str]) -> subprocess.CompletedProcess:
+    """A demo as a user runs it: its own process, in an empty folder."""
+    return subprocess.run(
+        [sys.executable, str(DEMOS / script), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("script", "args", "expect"),
     [
@@ -19,14 +31,7 @@ DEMOS = Path(__file__).resolve().parent.parent / "demos"
     ],
 )
 def test_demo_runs(tmp_path, script, args, expect):
-    result = subprocess.run(
-        [sys.executable, str(DEMOS / script), *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _run_demo(tmp_path, script, args)
     assert result.returncode == 0, result.stderr
     assert expect in result.stdout
 
@@ -40,14 +45,7 @@ def test_gl_postprocess_demo_runs(tmp_path):
         pytest.skip(f"no OpenGL 4.3 context through EGL: {exc}")
     for post, output in (("ours", "gl.mp4"), ("rcas", "gl.png")):
         args = ["--frames", "3", "--size", "96x160", "--pass", post, "--output", output]
-        result = subprocess.run(
-            [sys.executable, str(DEMOS / "gl_postprocess.py"), *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = _run_demo(tmp_path, "gl_postprocess.py", args)
         assert result.returncode == 0, result.stderr
         assert f"pass {post}" in result.stdout and f"wrote {output}" in result.stdout
         assert (tmp_path / output).stat().st_size > 1000
