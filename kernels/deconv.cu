@@ -6,7 +6,7 @@
 // tile, horizontal pass into registers), combines the terms with their weights, adds the
 // level back and writes the encoded result once.
 //
-// Centring: each block subtracts a level of its own (a trimmed midrange of five pixels)
+// Centring: each block subtracts a level of its own (a trimmed midrange of 9 pixels)
 // from the whole tile and adds F(0) times it back at the end (exact in arithmetic). Float
 // rounding then scales with the tile's local contrast instead of its brightness (HDR
 // values far above 1 keep their precision), and a constant region, or a constant frame,
@@ -97,18 +97,17 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
     const Index tile_x = (Index)blockIdx.x * GPUDECONV_TILE_X;
     const Index tile_y = (Index)blockIdx.y * GPUDECONV_TILE_Y;
 
-    // 0. The tile's level: the midrange of the middle three of five of its pixels (the
-    // centre and the corners of a 3x3 grid, clamped into the frame), decoded. Every
-    // thread reads the same addresses (broadcast loads). Trimmed, so one highlight in the
+    // 0. The tile's level: the midrange of a 3x3 grid of its pixels (clamped into the
+    // frame), decoded, with the lowest and the highest sample left out. Every thread
+    // reads the same addresses (broadcast loads). Trimmed, so one highlight in the
     // samples cannot set the level (it would cost the whole tile its precision); a
-    // midrange, so the centred values stay as small as they can (float32 rounding scales
-    // with them); for a constant tile it is the constant exactly.
+    // midrange, so the centred values stay small (float32 rounding scales with them);
+    // for a constant tile it is the constant exactly.
     W level[CF];
     {
-        W m[5][CF];
+        W lo[CF], lo2[CF], hi[CF], hi2[CF];  // the two lowest and the two highest
 #pragma unroll
-        for (int k = 0; k < 5; ++k) {
-            const int s = k == 0 ? 4 : (k - 1) / 2 * 6 + (k - 1) % 2 * 2;  // 4, 0, 2, 6, 8
+        for (int s = 0; s < 9; ++s) {
             const Index sy = tile_y + (s / 3 + 1) * (GPUDECONV_TILE_Y / 4);
             const Index sx = tile_x + (s % 3 + 1) * (GPUDECONV_TILE_X / 4);
             W v[3];
@@ -117,22 +116,19 @@ __global__ void deconv_fused(const T* __restrict__ src, T* __restrict__ dst, Ind
                                  lut, v);
             if (LUMA) v[0] = luma0 * v[0] + luma1 * v[1] + luma2 * v[2];
 #pragma unroll
-            for (int c = 0; c < CF; ++c) m[k][c] = v[c];
-        }
-#pragma unroll
-        for (int c = 0; c < CF; ++c) {  // sort five (a 9-comparator network), trim the ends
-            W q[5] = {m[0][c], m[1][c], m[2][c], m[3][c], m[4][c]};
-            const int net[9][2] = {{0, 1}, {3, 4}, {2, 4}, {2, 3}, {1, 4},
-                                   {0, 3}, {0, 2}, {1, 3}, {1, 2}};
-#pragma unroll
-            for (int n = 0; n < 9; ++n) {
-                const W lo = fmin(q[net[n][0]], q[net[n][1]]);
-                const W hi = fmax(q[net[n][0]], q[net[n][1]]);
-                q[net[n][0]] = lo;
-                q[net[n][1]] = hi;
+            for (int c = 0; c < CF; ++c) {
+                if (s == 0) {
+                    lo[c] = lo2[c] = hi[c] = hi2[c] = v[c];
+                } else {
+                    lo2[c] = s == 1 ? fmax(lo[c], v[c]) : fmin(lo2[c], fmax(lo[c], v[c]));
+                    lo[c] = fmin(lo[c], v[c]);
+                    hi2[c] = s == 1 ? fmin(hi[c], v[c]) : fmax(hi2[c], fmin(hi[c], v[c]));
+                    hi[c] = fmax(hi[c], v[c]);
+                }
             }
-            level[c] = q[1] + (q[3] - q[1]) * (W)0.5;
         }
+#pragma unroll
+        for (int c = 0; c < CF; ++c) level[c] = lo2[c] + (hi2[c] - lo2[c]) * (W)0.5;
     }
 
     // 1. Tile + halo, decoded and centred, borders folded in.
