@@ -19,11 +19,12 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS
 from .boundaries import FRAME_BOUNDARIES
-from .errors import AppError, GpudeconvError
+from .errors import AppError, GpudeconvError, InvalidArgumentError
 from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
 from .frames import CHANNEL_CHOICES, SPACES
@@ -183,9 +184,15 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 
 def _cmd_deblur(args: argparse.Namespace) -> int:
+    from .io import is_zarr_store
     from .media import deblur_file
     from .video import EncodeSettings
 
+    source = Path(args.input)
+    if source.is_dir() and source.suffix.lower() != ".zarr" and not is_zarr_store(source):
+        return _deblur_batch(args)
+    if args.workers is not None or args.scheduler is not None:
+        raise InvalidArgumentError("--workers and --scheduler are for a folder INPUT (a batch)")
     print(
         deblur_file(
             args.input,
@@ -203,6 +210,31 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _deblur_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+    from .video import EncodeSettings
+
+    if args.compare:
+        raise InvalidArgumentError("--compare is for one file; a batch writes no figures")
+    report = run_batch(
+        args.input,
+        args.output,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+        psf_spec=args.psf,
+        noise=args.noise,
+        method=args.method,
+        backend=args.backend,
+        space=args.space,
+        channels=args.channels,
+        encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
+    )
+    print(report)
+    return 1 if report.failed else 0
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
@@ -375,9 +407,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     live.set_defaults(func=_cmd_live)
 
-    d = sub.add_parser("deblur", help="restore a photo or a video file")
-    d.add_argument("input", help="photo (PNG/JPEG/TIFF, 8/16-bit) or video")
-    d.add_argument("output", help="where to write the result (never the input)")
+    d = sub.add_parser(
+        "deblur", help="restore a photo, a video, a huge TIFF/Zarr image, or a folder of them"
+    )
+    d.add_argument(
+        "input",
+        help="photo (PNG/JPEG/TIFF, 8/16-bit), video, huge image (TIFF, .zarr), or a folder "
+        "(a batch: every photo and video in it, sub-folders included)",
+    )
+    d.add_argument(
+        "output", help="where to write the result (never the input); a folder for a batch"
+    )
     d.add_argument(
         "--psf",
         default="auto",
@@ -421,6 +461,15 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     d.add_argument("--compare", help="write a figure: input, result, PSF, fitted response")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="batch: worker processes of a local Dask cluster (default: the cores, at most 8)",
+    )
+    d.add_argument(
+        "--scheduler",
+        help="batch: the address of a running Dask scheduler (tcp://host:8786) to use instead",
+    )
     d.set_defaults(func=_cmd_deblur)
 
     e = sub.add_parser("estimate", help="estimate a photo's blur, noise and spectrum")

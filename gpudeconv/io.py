@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -32,7 +33,14 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["PendingOutput", "atomic_output", "check_output", "write_image"]
+__all__ = [
+    "PendingFolder",
+    "PendingOutput",
+    "atomic_output",
+    "check_output",
+    "is_zarr_store",
+    "write_image",
+]
 
 PathLike = str | os.PathLike
 
@@ -52,6 +60,7 @@ def check_output(
     others: Iterable[PathLike] = (),
     overwrite: bool = False,
     role: str = "output",
+    store: bool = False,
 ) -> Path:
     """Refuse to write ``path`` when it is an input, another output, or exists unasked.
 
@@ -65,6 +74,9 @@ def check_output(
         Whether an existing file may be replaced.
     role : str
         What the output is called in messages (``'OUTPUT'``, ``'--compare figure'``).
+    store : bool
+        The output is a folder (a Zarr store): an existing one is replaced only with
+        ``overwrite`` and only if it is a Zarr store (never an arbitrary folder).
     """
     path = Path(path)
     for source in inputs:
@@ -78,8 +90,12 @@ def check_output(
             raise InvalidArgumentError(
                 f"{role} {str(path)!r} is the same file as another output {str(other)!r}"
             )
-    if path.is_dir():
+    if path.is_dir() and not store:
         raise InvalidArgumentError(f"{role} {str(path)!r} is a folder; give a file name")
+    if store and path.exists() and not (path.is_dir() and is_zarr_store(path)):
+        raise InvalidArgumentError(
+            f"{role} {str(path)!r} exists and is not a Zarr store; it is never replaced"
+        )
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise InvalidArgumentError(
             f"{role} {str(path)!r} already exists; pass --overwrite (overwrite=True) to replace it"
@@ -157,6 +173,51 @@ class PendingOutput:
             self.commit()
         else:
             self.discard()
+
+
+class PendingFolder(PendingOutput):
+    """A temporary folder beside ``path`` (a Zarr store being written), renamed onto it.
+
+    An existing store at ``path`` (allowed by :func:`check_output`) is moved aside, the new
+    one renamed into place, and only then the old one deleted.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.target = Path(path)
+        self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        self._done = False
+
+    def commit(self) -> Path:
+        """Give the folder its final mode and move it onto the target."""
+        os.chmod(self.path, 0o777 & ~_umask())
+        old = None
+        if self.target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old.", dir=self.target.parent))
+            os.replace(self.target, old / "store")
+        try:
+            os.replace(self.path, self.target)
+        except OSError as exc:
+            if old is not None:  # put the old store back: nothing is lost
+                os.replace(old / "store", self.target)
+                shutil.rmtree(old, ignore_errors=True)
+            self.discard()
+            raise OSError(exc.errno, f"cannot write {str(self.target)!r}: {exc.strerror}") from None
+        self._done = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.target
+
+    def discard(self) -> None:
+        """Remove the temporary folder (idempotent)."""
+        if not self._done:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self._done = True
+
+
+def is_zarr_store(path: PathLike) -> bool:
+    """Whether ``path`` is a folder holding a Zarr array or group (format 2 or 3)."""
+    path = Path(path)
+    return any((path / name).is_file() for name in ("zarr.json", ".zarray", ".zgroup"))
 
 
 def atomic_output(

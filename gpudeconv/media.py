@@ -22,6 +22,7 @@ import numpy as np
 
 from . import psf as _psf
 from ._validate import check_choice
+from .bigimage import deblur_big, streams
 from .errors import AppError
 from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
 from .io import atomic_output, check_output
@@ -51,6 +52,10 @@ def _check_paths(source: Path, target: Path, compare: Path | None, overwrite: bo
     if (source.suffix.lower() in VIDEO_SUFFIXES) != (target.suffix.lower() in VIDEO_SUFFIXES):
         raise MediaError("INPUT and OUTPUT must both be photos or both be videos")
     check_output(target, inputs=[source], overwrite=overwrite, role="output")
+    _check_figure(compare, source, target, overwrite)
+
+
+def _check_figure(compare: Path | None, source: Path, target: Path, overwrite: bool) -> None:
     if compare is not None:
         if compare.suffix.lower() not in IMAGE_SUFFIXES:
             raise MediaError(f"--compare {str(compare)!r} must be an image file {IMAGE_SUFFIXES}")
@@ -86,11 +91,51 @@ def deblur_file(
     ``compare`` writes a figure (input, result, PSF, responses; for a video, its middle
     frame) under the same rules as the output: never an input or the output, an existing
     file only with ``overwrite``, written atomically.
+    Images too big for memory — a Zarr store on either side, or a TIFF pair of more than
+    :data:`~gpudeconv.bigimage.STREAM_PIXELS` pixels — stream band by band
+    (:mod:`gpudeconv.bigimage`; ``--compare`` then shows a centre crop).
     """
+    summary, _ = _deblur_file(
+        input_path,
+        output_path,
+        psf_spec=psf_spec,
+        noise=noise,
+        method=method,
+        backend=backend,
+        overwrite=overwrite,
+        compare=compare,
+        progress=progress,
+        space=space,
+        channels=channels,
+        encode=encode,
+    )
+    return summary
+
+
+def _deblur_file(
+    input_path: str,
+    output_path: str,
+    *,
+    psf_spec: str,
+    noise: float | None,
+    method: str | None,
+    backend: str,
+    overwrite: bool,
+    compare: str | None,
+    progress: bool,
+    space: str,
+    channels: str | None,
+    encode: EncodeSettings | None,
+) -> tuple[str, int]:
+    """:func:`deblur_file`, also returning the number of frames restored."""
     source, target = Path(input_path), Path(output_path)
     figure = Path(compare) if compare else None
-    _check_paths(source, target, figure, overwrite)
-    video = source.suffix.lower() in VIDEO_SUFFIXES
+    streamed = streams(source, target)
+    if streamed:
+        _check_figure(figure, source, target, overwrite)
+    else:
+        _check_paths(source, target, figure, overwrite)
+    video = not streamed and source.suffix.lower() in VIDEO_SUFFIXES
     check_choice("space", space, SPACES)
     channels = channels or ("luma" if video else "all")
     check_choice("channels", channels, CHANNEL_CHOICES)
@@ -110,10 +155,14 @@ def deblur_file(
         kernel = _psf.parse(psf_spec)
     method = method or "gauss-lap"
     job = _Job(kernel, noise, method, backend, space, channels == "luma", overwrite)
-    if video:
-        summary, pair, restore = _deblur_video(source, target, job, encode, progress)
+    if streamed:
+        summary, crops, restore = deblur_big(source, target, job, progress=progress, compare=figure)
+        frames = 1
+    elif video:
+        summary, crops, restore, frames = _deblur_video(source, target, job, encode, progress)
     else:
-        summary, pair, restore = _deblur_photo(source, target, job)
+        summary, crops, restore = _deblur_photo(source, target, job)
+        frames = 1
     if auto and restore.estimate is not None:
         e = restore.estimate
         summary += (
@@ -125,14 +174,14 @@ def deblur_file(
 
         atomic_output(
             figure,
-            lambda p: compare_figure(*pair, restore.kernel, restore.filter, p),
+            lambda p: compare_figure(*crops, restore.kernel, restore.filter, p),
             overwrite=overwrite,
             inputs=[source],
             others=[target],
             role="--compare figure",
         )
         summary += f"; figure -> {figure}"
-    return summary
+    return summary, frames
 
 
 def read_photo(path: str | Path) -> np.ndarray:
@@ -196,7 +245,7 @@ def _deblur_photo(
 
 def _deblur_video(
     source: Path, target: Path, job: _Job, encode: EncodeSettings | None, progress: bool
-) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer]:
+) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer, int]:
     info = probe(source)
     height, width = info["height"], info["width"]
     if job.luma:
@@ -261,7 +310,7 @@ def _deblur_video(
         f"{stats.pix_fmt}, {stats.copied_packets} packets of other streams copied -> {target}"
     )
     before_after = (pair[0], pair[1]) if len(pair) == 2 else (pair[0], pair[0])
-    return summary, before_after, restore
+    return summary, before_after, restore, stats.frames
 
 
 def _plane_function(restore: PsfRestorer | AutoRestorer, spec: FrameSpec) -> Any:

@@ -82,7 +82,14 @@ class PsfRestorer:
     """
 
     def __init__(
-        self, method: str, kernel: np.ndarray, noise: float, spec: FrameSpec, backend: str = "auto"
+        self,
+        method: str,
+        kernel: np.ndarray,
+        noise: float,
+        spec: FrameSpec,
+        backend: str = "auto",
+        *,
+        pipeline: bool = True,
     ) -> None:
         entry = METHODS[METHODS.check(method, allowed=FILE_METHODS)]
         self.method = entry.name
@@ -100,9 +107,10 @@ class PsfRestorer:
                 basis=entry.basis,
                 quantization_bits=spec.quantization_bits,
             )
-            self.pipeline = Pipeline(
-                self.filter, shape=spec.shape, dtype=spec.dtype, backend=backend, **spec.options
-            )
+            if pipeline:  # False: only the filter is wanted (applied on Dask, in tiles)
+                self.pipeline = Pipeline(
+                    self.filter, shape=spec.shape, dtype=spec.dtype, backend=backend, **spec.options
+                )
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Restore one frame."""
@@ -147,8 +155,8 @@ class AutoRestorer:
         """The estimated blur (a delta before any frame)."""
         return np.ones((1, 1)) if self.estimate is None else self.estimate.psf()
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """Estimate the blur of one frame and restore it with its own robust fit."""
+    def filter_for(self, frame: np.ndarray) -> DeconvFilter:
+        """Estimate the blur of ``frame`` (kept in ``estimate``) and fit its robust filter."""
         from dataclasses import replace
 
         from .blind import estimate, robust_filter
@@ -159,12 +167,16 @@ class AutoRestorer:
             found = replace(found, noise=total_noise(self.noise, self.spec.quantization_bits))
         self.estimate = found
         self.filter = robust_filter(found, basis=METHODS[self.method].basis or "gauss-lap")
+        return self.filter
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Estimate the blur of one frame and restore it with its own robust fit."""
         pipe = Pipeline(
-            self.filter,
+            self.filter_for(frame),
             shape=self.spec.shape,
             dtype=self.spec.dtype,
             backend=self.backend,
-            **options,
+            **self.spec.options,
         )
         return pipe(frame)
 

@@ -245,3 +245,18 @@ def test_shader_cost_writes_a_table(tmp_path):
     (written,) = tmp_path.glob("shader-cost-*.json")
     costs = json.loads(written.read_text())["costs_ms_1080p"]
     assert all(ms > 0 for ms in costs.values()) and "CAS" in costs
+
+
+@pytest.mark.slow
+def test_bigimage_and_batch_quick_runs(tmp_path):
+    """bench.bigimage (peak RSS, exact centre) and bench.batch (1 and 2 workers), quick."""
+    pytest.importorskip("distributed")
+    from bench import batch, bigimage
+
+    assert bigimage.main(["--quick", "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "bigimage-quick.json").read_text())["row"]
+    assert row["centre_equals_in_memory"] and 0 < row["peak_rss_bytes"] < bigimage.TARGET_BYTES
+    assert batch.main(["--quick", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "batch-quick.json").read_text())["rows"]
+    assert [r["workers"] for r in rows] == [1, 2]
+    assert all(r["files"] == 3 and r["frames"] == 22 and r["frames_per_s"] > 0 for r in rows)

@@ -1,0 +1,275 @@
+"""Many files: ``gpudeconv deblur INPUT_DIR/ OUTPUT_DIR/`` on ``dask.distributed``.
+
+Every photo and video under ``INPUT_DIR`` (sub-folders included, mirrored under
+``OUTPUT_DIR``) is one task: :func:`gpudeconv.media.deblur_file` with the same options as
+a single file, run in a worker *process* (a ``LocalCluster`` of ``workers`` processes, or
+an existing cluster at ``scheduler`` — dask-jobqueue, dask-kubernetes, ``dask scheduler``).
+
+- Resumable: outputs appear only complete (each is written under a temporary name and
+  renamed), so an existing output is a finished one and is skipped; a re-run redoes
+  nothing. Temporary files of tasks that died with their worker are removed at the end.
+- A failing file is reported, not fatal; a worker that dies has its task re-run on
+  another (``distributed``'s ``allowed-failures``) before the file counts as failed.
+- The summary: files restored, skipped and failed (with their reasons), frames, time
+  and throughput.
+
+Videos are one task each (split into segments they could not be joined exactly: every
+segment would start a new GOP). Concurrent batches into one ``OUTPUT_DIR`` are not
+supported (each removes temporary files it did not make).
+
+Needs ``distributed`` (``pip install 'gpudeconv[dask]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AppError, InvalidArgumentError
+
+__all__ = ["BatchReport", "FileOutcome", "plan_batch", "run_batch"]
+
+#: ``--workers`` default: one process per core, at most this many.
+MAX_DEFAULT_WORKERS = 8
+
+
+class BatchError(AppError):
+    """A batch that could not start (its folders, its cluster)."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file of a batch."""
+
+    source: str
+    target: str
+    status: str  # 'restored', 'skipped' or 'failed'
+    frames: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class BatchReport:
+    """All outcomes of a batch and its wall time; ``str()`` is the summary table."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 0
+
+    def count(self, status: str) -> int:
+        """How many files ended with ``status``."""
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        """The files that failed, in input order."""
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def __str__(self) -> str:
+        done = [o for o in self.outcomes if o.status == "restored"]
+        frames = sum(o.frames for o in done)
+        rows = [
+            f"{'':10}{'files':>7}{'frames':>9}",
+            f"{'restored':10}{len(done):>7}{frames:>9}",
+            f"{'skipped':10}{self.count('skipped'):>7}{'':>9}",
+            f"{'failed':10}{self.count('failed'):>7}{'':>9}",
+        ]
+        rate = frames / self.seconds if self.seconds > 0 else 0.0
+        rows.append(
+            f"batch of {len(self.outcomes)} files in {self.seconds:.1f} s on {self.workers} "
+            f"worker(s): {rate:.1f} frames/s, {len(done) / max(self.seconds, 1e-9):.2f} files/s"
+        )
+        for o in self.failed:
+            rows.append(f"failed: {o.source}: {o.reason}")
+        return "\n".join(rows)
+
+
+def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path, Path]]:
+    """``(source, target)`` for every photo and video under ``input_dir``, sorted.
+
+    Hidden files (a leading ``.``, gpudeconv's temporary files included) are left out;
+    ``output_dir`` may not be ``input_dir`` or inside it (its outputs would be inputs of
+    the next run).
+    """
+    source_root, target_root = Path(input_dir), Path(output_dir)
+    if not source_root.is_dir():
+        raise BatchError(f"input folder {str(source_root)!r} does not exist")
+    if target_root.exists() and not target_root.is_dir():
+        raise BatchError(f"output {str(target_root)!r} exists and is not a folder")
+    if target_root.resolve().is_relative_to(source_root.resolve()):
+        raise BatchError(
+            f"output folder {str(target_root)!r} is inside the input folder "
+            f"{str(source_root)!r}; its outputs would become inputs"
+        )
+    from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    suffixes = IMAGE_SUFFIXES + VIDEO_SUFFIXES  # the single-file command's formats
+    pairs = []
+    for path in sorted(source_root.rglob("*")):
+        relative = path.relative_to(source_root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in suffixes:
+            pairs.append((path, target_root / relative))
+    return pairs
+
+
+def restore_one(source: str, target: str, options: dict[str, Any]) -> FileOutcome:
+    """One task: restore ``source`` into ``target``; every failure becomes an outcome."""
+    from .media import _deblur_file
+
+    start = time.perf_counter()
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        _, frames = _deblur_file(source, target, progress=False, compare=None, **options)
+    except Exception as exc:  # a batch goes on: the reason is reported at the end
+        return FileOutcome(source, target, "failed", reason=_reason(exc))
+    return FileOutcome(source, target, "restored", frames, time.perf_counter() - start)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_batch(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    psf_spec: str = "auto",
+    noise: float | None = None,
+    method: str | None = None,
+    backend: str = "auto",
+    space: str = "linear",
+    channels: str | None = None,
+    encode: Any = None,
+) -> BatchReport:
+    """Restore every photo and video under ``input_dir`` into ``output_dir``.
+
+    Parameters
+    ----------
+    input_dir, output_dir : path
+        The folders; ``output_dir`` is created, sub-folders mirrored.
+    workers : int, optional
+        Worker processes of a ``LocalCluster`` (default: the cores, at most 8).
+    scheduler : str, optional
+        The address of a running Dask scheduler to use instead (``tcp://host:8786``).
+    client : distributed.Client, optional
+        A client to use as it is (tests; notebooks with their own cluster).
+    overwrite : bool
+        Redo files whose output exists (by default they are finished: skipped).
+    psf_spec, noise, method, backend, space, channels, encode
+        As for :func:`gpudeconv.media.deblur_file`.
+    """
+    if workers is not None and not 1 <= int(workers) <= 1024:
+        raise InvalidArgumentError(f"--workers must be in 1..1024; got {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise InvalidArgumentError("give --workers (a local cluster) or --scheduler, not both")
+    pairs = plan_batch(input_dir, output_dir)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    options = {
+        "psf_spec": psf_spec,
+        "noise": noise,
+        "method": method,
+        "backend": backend,
+        "space": space,
+        "channels": channels,
+        "encode": encode,
+        "overwrite": overwrite,
+    }
+    start = time.perf_counter()
+    outcomes: dict[Path, FileOutcome] = {}
+    todo = []
+    for source, target in pairs:
+        if (target.exists() or target.is_symlink()) and not overwrite:
+            outcomes[source] = FileOutcome(str(source), str(target), "skipped")
+        else:
+            todo.append((source, target))
+    with _client(client, workers, scheduler) as active:
+        report = BatchReport(workers=len(active.scheduler_info()["workers"]))
+        if todo:
+            outcomes.update(_run(active, todo, options, progress))
+    _remove_orphans(pairs)
+    report.outcomes = [outcomes[source] for source, _ in pairs]
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _run(
+    client: Any, todo: list[tuple[Path, Path]], options: dict[str, Any], progress: bool
+) -> dict[Path, FileOutcome]:
+    import sys
+
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    futures = {
+        client.submit(restore_one, str(s), str(t), options, pure=False): (s, t) for s, t in todo
+    }
+    outcomes = {}
+    with tqdm(total=len(todo), unit="file", disable=not progress, file=sys.stderr) as bar:
+        for future in as_completed(futures):
+            source, target = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the task's worker died too often (KilledWorker), …
+                outcome = FileOutcome(str(source), str(target), "failed", reason=_reason(exc))
+            outcomes[source] = outcome
+            bar.update()
+    return outcomes
+
+
+@contextmanager
+def _client(client: Any, workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    if client is not None:
+        yield client
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BatchError("a batch needs dask.distributed: pip install 'gpudeconv[dask]'") from None
+    if scheduler is not None:
+        try:
+            remote = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise BatchError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+        with remote:
+            yield remote
+        return
+    count = workers or min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
+    import logging
+
+    cluster = LocalCluster(
+        n_workers=count,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    with cluster, Client(cluster) as local:
+        yield local
+
+
+def _remove_orphans(pairs: list[tuple[Path, Path]]) -> None:
+    """Remove temporary outputs left by tasks whose worker was killed (SIGKILL)."""
+    for _, target in pairs:
+        pattern = re.compile(
+            rf"^\.{re.escape(target.stem)}\.[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$"
+        )
+        if not target.parent.is_dir():
+            continue
+        for sibling in target.parent.iterdir():
+            if pattern.match(sibling.name) and sibling.is_file():
+                sibling.unlink(missing_ok=True)

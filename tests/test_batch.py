@@ -1,0 +1,143 @@
+"""Batches on dask.distributed: real worker processes, a killed worker, a re-run (issue 16)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from gpudeconv.batch import BatchError, plan_batch, run_batch
+from gpudeconv.cli import main
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+
+OPTIONS = ["--psf", "gaussian:1.0", "--noise", "0.01"]
+KWARGS = {"psf_spec": "gaussian:1.0", "noise": 0.01}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Three photos (one in a sub-folder), two short clips and one unreadable 'photo'."""
+    from skimage import data
+
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    photo = data.astronaut()[::4, ::4, ::-1].copy()
+    for i in range(2):
+        cv2.imwrite(str(root / f"p{i}.png"), np.roll(photo, 17 * i, axis=1))
+    cv2.imwrite(str(root / "sub" / "q.png"), photo[:, :, 1])
+    rng = np.random.default_rng(0)
+    for name in ("c1", "c2"):
+        writer = cv2.VideoWriter(
+            str(root / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 24, (96, 64)
+        )
+        for _ in range(40):
+            writer.write(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+        writer.release()
+    (root / "bad.png").write_bytes(b"not a png")
+    (root / ".hidden.png").write_bytes(b"ignored")
+    return root
+
+
+def _frames(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return np.array(frames)
+        frames.append(frame)
+
+
+def _same_as_single_file(source_root, batch_root, single_root):
+    """Every batch output equals the single-file command's output for the same input."""
+    for source, target in plan_batch(source_root, batch_root):
+        if source.name == "bad.png":
+            assert not target.exists()
+            continue
+        single = single_root / source.relative_to(source_root)
+        single.parent.mkdir(parents=True, exist_ok=True)
+        assert main(["deblur", str(source), str(single), *OPTIONS, "--quiet"]) == 0
+        if source.suffix == ".mp4":
+            np.testing.assert_array_equal(_frames(target), _frames(single))
+            assert len(_frames(target)) == 40
+        else:
+            assert target.read_bytes() == single.read_bytes()
+
+
+def test_batch_on_a_local_cluster_then_resumes(tmp_path, folder, capsys):
+    out = tmp_path / "out"
+    code = main(["deblur", str(folder), str(out), *OPTIONS, "--workers", "2", "--quiet"])
+    report = capsys.readouterr().out
+    assert code == 1  # one file failed; the others were restored
+    assert "on 2 worker(s)" in report and "bad.png: MediaError: cannot read" in report
+    lines = {line.split()[0]: line.split()[1:] for line in report.splitlines()[:4]}
+    assert lines["restored"] == ["5", str(2 * 40 + 3)] and lines["failed"] == ["1"]
+    _same_as_single_file(folder, out, tmp_path / "single")
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert not [p for p in stamps if p.name.startswith(".")]
+    # A re-run redoes nothing.
+    again = run_batch(folder, out, workers=1, progress=False, **KWARGS)
+    assert (again.count("skipped"), again.count("restored"), again.count("failed")) == (5, 0, 1)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
+def test_a_killed_worker_does_not_stop_the_batch(tmp_path, folder):
+    from distributed import Client, LocalCluster
+
+    out = tmp_path / "out"
+    killed = {}
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        pids = client.run(os.getpid)
+
+        def kill_one_busy_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                for address, tasks in client.processing().items():
+                    if tasks and address in pids:
+                        killed[address] = list(tasks)
+                        os.kill(pids[address], signal.SIGKILL)
+                        return
+                time.sleep(0.005)
+
+        killer = threading.Thread(target=kill_one_busy_worker)
+        killer.start()
+        report = run_batch(folder, out, client=client, progress=False, **KWARGS)
+        killer.join()
+    assert killed, "no worker was busy to be killed"
+    assert report.count("restored") == 5 and [o.source for o in report.failed] == [
+        str(folder / "bad.png")
+    ]
+    _same_as_single_file(folder, out, tmp_path / "single")
+    assert not [p for p in out.rglob(".*")]  # the killed task's temporary file is gone
+
+
+def test_plan_and_refusals(tmp_path, folder):
+    pairs = plan_batch(folder, tmp_path / "out")
+    assert [s.relative_to(folder).as_posix() for s, _ in pairs] == [
+        "bad.png",
+        "c1.mp4",
+        "c2.mp4",
+        "p0.png",
+        "p1.png",
+        "sub/q.png",
+    ]
+    assert pairs[-1][1] == tmp_path / "out" / "sub" / "q.png"
+    with pytest.raises(BatchError, match="inside the input folder"):
+        plan_batch(folder, folder / "restored")
+    with pytest.raises(BatchError, match="does not exist"):
+        plan_batch(tmp_path / "missing", tmp_path / "out")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(BatchError, match="not a folder"):
+        plan_batch(folder, tmp_path / "file")
+    with pytest.raises(ValueError, match="--workers must be in"):
+        run_batch(folder, tmp_path / "out", workers=0)
