@@ -13,6 +13,7 @@ from .errors import FitQualityWarning, GpudeconvError
 from .fit import DeconvFilter, FilterTable, fit
 from .oneshot import deblur
 from .pipeline import Pipeline
+from .stills import restore
 from .wiener import wiener
 
 __version__ = "0.1.0"
@@ -32,6 +33,7 @@ __all__ = [
     "fit",
     "metrics",
     "psf",
+    "restore",
     "spectra",
     "wiener",
 ]

@@ -54,6 +54,10 @@ def solve_unknown_boundary(
     start: Any,
     margins: tuple[int, int],
     fft: tuple[Any, Any],
+    *,
+    padded: bool = False,
+    max_iterations: int | None = None,
+    tolerance: float = TOLERANCE,
 ) -> tuple[Any, int]:
     """The unknown-boundary estimate of the image ``work`` (rows, cols, C).
 
@@ -74,9 +78,16 @@ def solve_unknown_boundary(
     fft : (rfft2, irfft2)
         The FFT helpers (real input, axes 0 and 1).
 
+    padded : bool
+        Return the whole padded ``u`` (a start for the iterative methods), not its image part.
+    max_iterations : int, optional
+        The cap (default :data:`MAX_ITERATIONS`).
+    tolerance : float
+        Stop when an iteration moves the image by less than this share of the noise.
+
     Returns
     -------
-    (restored, iterations) : the image part of ``u`` and the iterations used.
+    (restored, iterations) : the image part of ``u`` (or all of it) and the iterations used.
     """
     rfft2, irfft2 = fft
     rows, cols = work.shape[:2]
@@ -122,9 +133,10 @@ def solve_unknown_boundary(
     z = precondition(residual)
     direction = z.copy()
     rz = dot(residual, z)
-    small = max(TOLERANCE * params["noise"], 1e-7) if "noise" in params else 1e-5
+    small = max(tolerance * params["noise"], 1e-7) if "noise" in params else 1e-5
     iterations = 0
-    for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (reported)
+    cap = MAX_ITERATIONS if max_iterations is None else max_iterations
+    for iterations in range(1, cap + 1):  # noqa: B007 (reported)
         a_dir = normal(direction)
         step = rz / xp.where(dot(direction, a_dir) != 0, dot(direction, a_dir), 1)
         update = step * direction
@@ -136,4 +148,4 @@ def solve_unknown_boundary(
         rz_next = dot(residual, z)
         direction = z + (rz_next / xp.where(rz != 0, rz, 1)) * direction
         rz = rz_next
-    return u[inside], iterations
+    return (u if padded else u[inside]), iterations
