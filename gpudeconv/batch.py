@@ -103,10 +103,11 @@ def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path
         raise BatchError(f"input folder {str(source_root)!r} does not exist")
     if target_root.exists() and not target_root.is_dir():
         raise BatchError(f"output {str(target_root)!r} exists and is not a folder")
-    if target_root.resolve().is_relative_to(source_root.resolve()):
+    source_real, target_real = source_root.resolve(), target_root.resolve()
+    if target_real.is_relative_to(source_real) or source_real.is_relative_to(target_real):
         raise BatchError(
-            f"output folder {str(target_root)!r} is inside the input folder "
-            f"{str(source_root)!r}; its outputs would become inputs"
+            f"output folder {str(target_root)!r} and input folder {str(source_root)!r} are "
+            "one inside the other: outputs would become inputs, or replace them"
         )
     from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
@@ -118,6 +119,10 @@ def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path
             continue
         if path.suffix.lower() in suffixes:
             pairs.append((path, target_root / relative))
+    if not pairs:
+        raise BatchError(
+            f"no photos or videos under {str(source_root)!r} (looked for {', '.join(suffixes)})"
+        )
     return pairs
 
 
@@ -178,7 +183,6 @@ def run_batch(
     if workers is not None and scheduler is not None:
         raise InvalidArgumentError("give --workers (a local cluster) or --scheduler, not both")
     pairs = plan_batch(input_dir, output_dir)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
     options = {
         "psf_spec": psf_spec,
         "noise": noise,
@@ -199,9 +203,10 @@ def run_batch(
             todo.append((source, target))
     with _client(client, workers, scheduler) as active:
         report = BatchReport(workers=len(active.scheduler_info()["workers"]))
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
         if todo:
             outcomes.update(_run(active, todo, options, progress))
-    _remove_orphans(pairs)
+    _remove_orphans(pairs, since=start)
     report.outcomes = [outcomes[source] for source, _ in pairs]
     report.seconds = time.perf_counter() - start
     return report
@@ -243,7 +248,7 @@ def _client(client: Any, workers: int | None, scheduler: str | None) -> Iterator
     if scheduler is not None:
         try:
             remote = Client(scheduler, timeout="20s")
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address
             raise BatchError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
         with remote:
             yield remote
@@ -262,14 +267,23 @@ def _client(client: Any, workers: int | None, scheduler: str | None) -> Iterator
         yield local
 
 
-def _remove_orphans(pairs: list[tuple[Path, Path]]) -> None:
-    """Remove temporary outputs left by tasks whose worker was killed (SIGKILL)."""
+def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:
+    """Remove temporary outputs left by this batch's tasks whose worker was killed.
+
+    Only gpudeconv's temporary names (``.<stem>.gpudeconv-<8 random><suffix>``, see
+    :data:`gpudeconv.io.TEMP_MARK`) beside a target, modified since the batch started.
+    """
+    from .io import TEMP_MARK
+
+    started = time.time() - (time.perf_counter() - since)
     for _, target in pairs:
         pattern = re.compile(
-            rf"^\.{re.escape(target.stem)}\.[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$"
+            rf"^\.{re.escape(target.stem)}\.{TEMP_MARK}[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$"
         )
         if not target.parent.is_dir():
             continue
         for sibling in target.parent.iterdir():
-            if pattern.match(sibling.name) and sibling.is_file():
+            if not pattern.match(sibling.name) or not sibling.is_file():
+                continue
+            if sibling.stat().st_mtime >= started - 1.0:
                 sibling.unlink(missing_ok=True)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError
+from .errors import GpudeconvError, InvalidArgumentError
 from .frames import FrameSpec
 from .io import PendingFolder, PendingOutput, check_output
 from .methods import AutoRestorer, PsfRestorer
@@ -58,10 +58,15 @@ def _needs_extra() -> InvalidArgumentError:
     )
 
 
+def in_store(path: Path) -> bool:
+    """Whether ``path`` is a Zarr store or an array inside one (``scan.zarr/level0``)."""
+    return any(part.lower().endswith(STORE_SUFFIX) for part in path.parts)
+
+
 def streams(source: Path, target: Path) -> bool:
     """Whether an input/output pair goes through the streaming path."""
     suffixes = (source.suffix.lower(), target.suffix.lower())
-    if STORE_SUFFIX in suffixes:
+    if in_store(source) or STORE_SUFFIX == suffixes[1]:
         return True
     if all(s in TIFF_SUFFIXES for s in suffixes) and source.is_file():
         try:
@@ -70,7 +75,9 @@ def streams(source: Path, target: Path) -> bool:
             return False  # the in-memory path reads it (up to OpenCV's limit)
         try:
             with tifffile.TiffFile(source) as tif:
-                return int(np.prod(tif.series[0].shape[:2])) > STREAM_PIXELS
+                series = tif.series[0]
+                rows, cols = (series.shape[series.axes.index(a)] for a in "YX")
+                return rows * cols > STREAM_PIXELS
         except Exception:  # unreadable here: the in-memory path reports it in one line
             return False
     return False
@@ -89,7 +96,7 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
     suffix = path.suffix.lower()
     closing: Any = None
     try:
-        if suffix == STORE_SUFFIX:
+        if in_store(path):
             if not path.is_dir():
                 raise InvalidArgumentError(f"input {str(path)!r} is not a Zarr store (a folder)")
             node = zarr.open(str(path), mode="r")
@@ -101,6 +108,13 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
         elif suffix in TIFF_SUFFIXES:
             if not path.is_file():
                 raise InvalidArgumentError(f"input {str(path)!r} does not exist or is not a file")
+            with tifffile.TiffFile(path) as tif:
+                axes = tif.series[0].axes
+            if axes not in ("YX", "YXS"):
+                raise InvalidArgumentError(
+                    f"{str(path)!r} is a TIFF of axes {axes!r}; streaming reads one image, "
+                    "grey (YX) or with interleaved samples (YXS)"
+                )
             closing = tifffile.imread(path, aszarr=True, series=0, level=0)
             array = da.from_zarr(closing)
         else:
@@ -166,7 +180,7 @@ def deblur_big(
         writer = _write_zarr if out_suffix == STORE_SUFFIX else _write_tiff
         pending = PendingFolder(target) if out_suffix == STORE_SUFFIX else PendingOutput(target)
         with pending, _progress_bar(array.shape[0], progress) as bar:
-            writer(pending.path, _bands(restored, bar), restored, spec)
+            writer(pending.path, _bands(restored, bar, source), restored, spec)
         seconds = time.perf_counter() - start
         pair = _centre_crops(array, restored, spec) if compare is not None else None
     height, width = array.shape[:2]
@@ -204,10 +218,15 @@ def _centre(shape: tuple[int, ...], size: int) -> tuple[slice, slice]:
     return slice(top, top + rows), slice(left, left + cols)
 
 
-def _bands(restored: Any, bar: Any) -> Iterator[tuple[int, np.ndarray]]:
+def _bands(restored: Any, bar: Any, source: Path) -> Iterator[tuple[int, np.ndarray]]:
     """``(first row, restored rows)`` per band, computed one band at a time."""
     for top in range(0, restored.shape[0], BAND_ROWS):
-        band = restored[top : top + BAND_ROWS].compute(scheduler="threads")
+        try:
+            band = restored[top : top + BAND_ROWS].compute(scheduler="threads")
+        except (GpudeconvError, MemoryError):
+            raise
+        except Exception as exc:  # the decoder's (a codec, a truncated file): one line
+            raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc}") from None
         yield top, band
         bar.update(band.shape[0])
 

@@ -184,12 +184,13 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 
 def _cmd_deblur(args: argparse.Namespace) -> int:
+    from .bigimage import in_store
     from .io import is_zarr_store
     from .media import deblur_file
     from .video import EncodeSettings
 
     source = Path(args.input)
-    if source.is_dir() and source.suffix.lower() != ".zarr" and not is_zarr_store(source):
+    if source.is_dir() and not in_store(source) and not is_zarr_store(source):
         return _deblur_batch(args)
     if args.workers is not None or args.scheduler is not None:
         raise InvalidArgumentError("--workers and --scheduler are for a folder INPUT (a batch)")

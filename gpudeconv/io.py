@@ -14,7 +14,7 @@ rename it into place only when complete):
   file keeps its own mode;
 - on any error or interruption (Ctrl-C; SIGTERM and SIGHUP through the command line) the
   temporary file is removed. Only SIGKILL (or a power cut) can leave one behind: a
-  ``.<name>.<random><suffix>`` file in the output folder, safe to delete.
+  ``.<name>.gpudeconv-<random><suffix>`` file in the output folder, safe to delete.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike
+#: In every temporary output's name (``.<name>.gpudeconv-<random><suffix>``): what a batch
+#: looks for when it removes the temporary files of tasks killed with their worker.
+TEMP_MARK = "gpudeconv-"
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -92,6 +96,14 @@ def check_output(
             )
     if path.is_dir() and not store:
         raise InvalidArgumentError(f"{role} {str(path)!r} is a folder; give a file name")
+    if store:
+        for source in inputs:
+            inner, outer = Path(source).resolve(), path.resolve()
+            if inner.is_relative_to(outer) or outer.is_relative_to(inner):
+                raise InvalidArgumentError(
+                    f"{role} {str(path)!r} and the input {str(source)!r} are one inside the "
+                    "other; an input is never overwritten"
+                )
     if store and path.exists() and not (path.is_dir() and is_zarr_store(path)):
         raise InvalidArgumentError(
             f"{role} {str(path)!r} exists and is not a Zarr store; it is never replaced"
@@ -133,7 +145,9 @@ class PendingOutput:
     def __init__(self, path: PathLike) -> None:
         self.target = Path(path)
         fd, name = tempfile.mkstemp(
-            prefix=f".{self.target.stem}.", suffix=self.target.suffix, dir=self.target.parent
+            prefix=f".{self.target.stem}.{TEMP_MARK}",
+            suffix=self.target.suffix,
+            dir=self.target.parent,
         )
         os.close(fd)
         self.path = Path(name)
@@ -184,7 +198,9 @@ class PendingFolder(PendingOutput):
 
     def __init__(self, path: PathLike) -> None:
         self.target = Path(path)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        self.path = Path(
+            tempfile.mkdtemp(prefix=f".{self.target.name}.{TEMP_MARK}", dir=self.target.parent)
+        )
         self._done = False
 
     def commit(self) -> Path:
@@ -208,9 +224,18 @@ class PendingFolder(PendingOutput):
         return self.target
 
     def discard(self) -> None:
-        """Remove the temporary folder (idempotent)."""
+        """Remove the temporary folder (idempotent).
+
+        A writer interrupted mid-chunk (zarr 3 writes from its own event-loop thread) may
+        still create a file or two after the first removal: removed again until the
+        folder stays gone.
+        """
         if not self._done:
-            shutil.rmtree(self.path, ignore_errors=True)
+            for _ in range(40):
+                shutil.rmtree(self.path, ignore_errors=True)
+                time.sleep(0.05)
+                if not self.path.exists():
+                    break
             self._done = True
 
 

@@ -82,6 +82,11 @@ def test_batch_on_a_local_cluster_then_resumes(tmp_path, folder, capsys):
     _same_as_single_file(folder, out, tmp_path / "single")
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     assert not [p for p in stamps if p.name.startswith(".")]
+    # The user's own hidden files beside the outputs are never taken for temporary ones.
+    mine = [out / ".p0.20240101.png", out / ".p0.gpudeconv-backup.png"]
+    for path in mine:
+        path.write_text("precious")
+    stamps.update({p: p.stat().st_mtime_ns for p in mine})
     # A re-run redoes nothing.
     again = run_batch(folder, out, workers=1, progress=False, **KWARGS)
     assert (again.count("skipped"), again.count("restored"), again.count("failed")) == (5, 0, 1)
@@ -132,8 +137,14 @@ def test_plan_and_refusals(tmp_path, folder):
         "sub/q.png",
     ]
     assert pairs[-1][1] == tmp_path / "out" / "sub" / "q.png"
-    with pytest.raises(BatchError, match="inside the input folder"):
+    with pytest.raises(BatchError, match="one inside the other"):
         plan_batch(folder, folder / "restored")
+    with pytest.raises(BatchError, match="one inside the other"):
+        plan_batch(folder / "sub", folder)  # outputs would replace inputs
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no media")
+    with pytest.raises(BatchError, match="no photos or videos"):
+        plan_batch(tmp_path / "empty", tmp_path / "out")
     with pytest.raises(BatchError, match="does not exist"):
         plan_batch(tmp_path / "missing", tmp_path / "out")
     (tmp_path / "file").write_text("x")
@@ -141,3 +152,6 @@ def test_plan_and_refusals(tmp_path, folder):
         plan_batch(folder, tmp_path / "file")
     with pytest.raises(ValueError, match="--workers must be in"):
         run_batch(folder, tmp_path / "out", workers=0)
+    with pytest.raises(BatchError, match="cannot reach the Dask scheduler"):
+        run_batch(folder, tmp_path / "out2", scheduler="nonsense", progress=False)
+    assert not (tmp_path / "out2").exists()

@@ -173,8 +173,8 @@ def test_outputs_are_never_lost(tmp_path, rng, monkeypatch):
 
 
 def _interrupting(bands):
-    def interrupted(restored, bar):
-        for i, item in enumerate(bands(restored, bar)):
+    def interrupted(restored, bar, source):
+        for i, item in enumerate(bands(restored, bar, source)):
             if i == 1:
                 raise KeyboardInterrupt
             yield item
@@ -191,6 +191,9 @@ def _interrupting(bands):
         ("zarr", ["in.zarr", "o.png"], "is written as"),
         ("rgb", ["in.tif", "o.zarr", "--workers", "2"], "for a folder INPUT"),
         ("text", ["in.tif", "o.zarr"], "cannot read"),
+        ("pages", ["in.tif", "o.zarr"], "axes 'QYX'"),
+        ("zarr", ["in.zarr", "in.zarr/o.zarr", "--overwrite"], "one inside the other"),
+        ("group", ["g.zarr/img.zarr", "g.zarr", "--overwrite"], "one inside the other"),
     ],
 )
 def test_refusals(tmp_path, capsys, monkeypatch, make, argv, message):
@@ -198,7 +201,9 @@ def test_refusals(tmp_path, capsys, monkeypatch, make, argv, message):
     if make == "int32":
         tifffile.imwrite("in.tif", np.zeros((40, 50), np.int32))
     elif make == "group":
-        zarr.open_group("g.zarr", mode="w")
+        zarr.open_group("g.zarr", mode="w").create_array("img.zarr", shape=(40, 50), dtype="u1")
+    elif make == "pages":
+        tifffile.imwrite("in.tif", np.zeros((10, 300, 3), np.uint8), photometric="minisblack")
     elif make == "zarr":
         zarr.open_array("in.zarr", mode="w", shape=(40, 50), dtype="u1")[:] = 7
     elif make == "text":
@@ -209,4 +214,20 @@ def test_refusals(tmp_path, capsys, monkeypatch, make, argv, message):
     err = capsys.readouterr().err
     assert code != 0 and message in err, err
     assert len(err.strip().splitlines()) == 1
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("o")]
+    left = [p for p in tmp_path.rglob("*") if p.name.startswith("o") or "gpudeconv-" in p.name]
+    assert not left
+
+
+def test_array_in_a_group_and_compressed_tiffs(tmp_path, rng):
+    image = _photo((300, 400, 3), np.uint8, rng)
+    group = zarr.open_group(str(tmp_path / "scan.zarr"), mode="w")
+    group.create_array("level0", shape=image.shape, chunks=(128, 128, 3), dtype="u1")[:] = image
+    _run(tmp_path / "scan.zarr" / "level0", tmp_path / "a.zarr")
+    expected = _expected(image)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "a.zarr"), mode="r")[:], expected)
+    for compression in ("lzw", "zlib"):  # LZW: OpenCV's TIFF default (needs imagecodecs)
+        src = tmp_path / f"{compression}.tif"
+        tifffile.imwrite(src, image, photometric="rgb", compression=compression)
+        _run(src, tmp_path / f"{compression}.zarr")
+        got = zarr.open_array(str(tmp_path / f"{compression}.zarr"), mode="r")[:]
+        np.testing.assert_array_equal(got, expected)

@@ -1,0 +1,84 @@
+"""Camera-shake kernels for the stills benchmark (issue 15), saved in ``bench/data/``.
+
+A kernel is the path of a point light across the sensor during the exposure: here a
+random walk with momentum (velocity ``v ← m v + s ξ``, position ``p ← p + v``), drawn at
+:data:`SAMPLES` sub-pixel positions, scaled so its longer extent is the kernel's size
+minus 2 px, and splatted bilinearly (each sample's weight shared by the four pixels
+around it): sub-pixel accurate, like Levin et al.'s and Köhler et al.'s recorded kernels.
+Normalised to sum 1. The set is fixed (seeded): ``python -m bench.shake`` rewrites
+``bench/data/shake_kernels.npz`` and ``shake_kernels.png``; the benchmark reads the file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: The eight kernel sizes (px), from a slight jitter to a long shake.
+SIZES = (9, 13, 15, 17, 21, 25, 27, 31)
+SAMPLES = 4000
+MOMENTUM, STEP = 0.92, 0.3
+SEED = 2026
+DATA = Path(__file__).parent / "data"
+FILE = DATA / "shake_kernels.npz"
+
+
+def shake_kernel(rng: np.random.Generator, size: int) -> np.ndarray:
+    """One camera-shake kernel of ``size`` × ``size`` (odd), normalised."""
+    velocity = rng.normal(size=2)
+    points = np.empty((SAMPLES, 2))
+    position = np.zeros(2)
+    for i in range(SAMPLES):
+        velocity = MOMENTUM * velocity + STEP * rng.normal(size=2)
+        position = position + velocity / 40.0
+        points[i] = position
+    points -= (points.max(axis=0) + points.min(axis=0)) / 2  # centre the path's box
+    extent = float(np.ptp(points, axis=0).max())
+    points *= (size - 3) / max(extent, 1e-9)
+    points += (size - 1) / 2
+    kernel = np.zeros((size, size))
+    base = np.floor(points).astype(int)
+    frac = points - base
+    for dy in (0, 1):
+        for dx in (0, 1):
+            weight = (frac[:, 0] if dy else 1 - frac[:, 0]) * (frac[:, 1] if dx else 1 - frac[:, 1])
+            np.add.at(kernel, (base[:, 0] + dy, base[:, 1] + dx), weight)
+    return kernel / kernel.sum()
+
+
+def make_kernels(seed: int = SEED) -> dict[str, np.ndarray]:
+    """The benchmark's kernels, by name (``shake-<size>``)."""
+    rng = np.random.default_rng(seed)
+    return {f"shake-{size}": shake_kernel(rng, size) for size in SIZES}
+
+
+def load_kernels() -> dict[str, np.ndarray]:
+    """The saved kernels (``bench/data/shake_kernels.npz``)."""
+    with np.load(FILE) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def main() -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kernels = make_kernels()
+    DATA.mkdir(exist_ok=True)
+    np.savez_compressed(FILE, **kernels)
+    fig, axes = plt.subplots(1, len(kernels), figsize=(2 * len(kernels), 2.3))
+    for ax, (name, kernel) in zip(axes, kernels.items(), strict=True):
+        ax.imshow(kernel, cmap="gray", interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(DATA / "shake_kernels.png", dpi=80)
+    print(f"wrote {FILE} and shake_kernels.png ({len(kernels)} kernels)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
