@@ -1,10 +1,12 @@
 """Camera-shake kernels for the stills benchmark (issue 15), saved in ``bench/data/``.
 
 A kernel is the path of a point light across the sensor during the exposure: here a
-random walk with momentum (velocity ``v ← m v + s ξ``, position ``p ← p + v``), drawn at
-:data:`SAMPLES` sub-pixel positions, scaled so its longer extent is the kernel's size
-minus 2 px, and splatted bilinearly (each sample's weight shared by the four pixels
-around it): sub-pixel accurate, like Levin et al.'s and Köhler et al.'s recorded kernels.
+random walk with momentum (:data:`STEPS` steps of equal time; velocity ``v ← m v + s ξ``,
+position ``p ← p + v``), sampled along the path at :data:`SAMPLES` sub-pixel positions
+(linear between steps: slow parts of the path collect more light), scaled so its longer
+extent is the kernel's size minus 2 px, and splatted bilinearly (each sample's weight
+shared by the four pixels around it): sub-pixel accurate, like Levin et al.'s and
+Köhler et al.'s recorded kernels.
 Normalised to sum 1. The set is fixed (seeded): ``python -m bench.shake`` rewrites
 ``bench/data/shake_kernels.npz`` and ``shake_kernels.png``; the benchmark reads the file.
 """
@@ -18,8 +20,8 @@ import numpy as np
 
 #: The eight kernel sizes (px), from a slight jitter to a long shake.
 SIZES = (9, 13, 15, 17, 21, 25, 27, 31)
-SAMPLES = 4000
-MOMENTUM, STEP = 0.92, 0.3
+STEPS, SAMPLES = 48, 4000
+MOMENTUM, STEP = 0.85, 0.5
 SEED = 2026
 DATA = Path(__file__).parent / "data"
 FILE = DATA / "shake_kernels.npz"
@@ -28,12 +30,12 @@ FILE = DATA / "shake_kernels.npz"
 def shake_kernel(rng: np.random.Generator, size: int) -> np.ndarray:
     """One camera-shake kernel of ``size`` × ``size`` (odd), normalised."""
     velocity = rng.normal(size=2)
-    points = np.empty((SAMPLES, 2))
-    position = np.zeros(2)
-    for i in range(SAMPLES):
+    path = np.zeros((STEPS + 1, 2))
+    for i in range(STEPS):
         velocity = MOMENTUM * velocity + STEP * rng.normal(size=2)
-        position = position + velocity / 40.0
-        points[i] = position
+        path[i + 1] = path[i] + velocity
+    time = np.linspace(0, STEPS, SAMPLES)
+    points = np.stack([np.interp(time, np.arange(STEPS + 1), path[:, a]) for a in (0, 1)], 1)
     points -= (points.max(axis=0) + points.min(axis=0)) / 2  # centre the path's box
     extent = float(np.ptp(points, axis=0).max())
     points *= (size - 3) / max(extent, 1e-9)

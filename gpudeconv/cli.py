@@ -31,6 +31,7 @@ from .frames import CHANNEL_CHOICES, SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
 from .shaders import FORMATS as SHADER_FORMATS
 from .spectra import PRIORS
+from .stills import RESTORE_METHODS
 
 if TYPE_CHECKING:
     from .fit import DeconvFilter
@@ -208,6 +209,7 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
             space=args.space,
             channels=args.channels,
             encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
+            iterations=args.iterations,
         )
     )
     return 0
@@ -434,8 +436,16 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--method",
         default=None,
-        choices=FILE_METHODS,
-        help=METHODS.help(FILE_METHODS) + " (default gauss-lap)",
+        choices=FILE_METHODS + RESTORE_METHODS,
+        help=METHODS.help(FILE_METHODS)
+        + " (default gauss-lap); photos also: tv (total variation), hyper-laplacian "
+        "(|grad|^0.8 prior), rl (Richardson-Lucy): iterative, seconds per megapixel",
+    )
+    d.add_argument(
+        "--iterations",
+        type=_positive_int,
+        help="tv / hyper-laplacian: total iterations (default 39 / 12); rl: the cap "
+        "(default 500, it stops at the noise level)",
     )
     d.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
     d.add_argument(

@@ -26,7 +26,15 @@ from .bigimage import deblur_big, streams
 from .errors import AppError
 from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
 from .io import atomic_output, check_output
-from .methods import AUTO_METHODS, FILE_METHODS, METHODS, AutoRestorer, PsfRestorer
+from .methods import (
+    AUTO_METHODS,
+    FILE_METHODS,
+    METHODS,
+    AutoRestorer,
+    PsfRestorer,
+    StillRestorer,
+)
+from .stills import RESTORE_METHODS
 from .video import PLANAR_YUV, EncodeSettings, PlaneRestorer, probe, transcode
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "read_photo"]
@@ -78,6 +86,7 @@ def deblur_file(
     space: str = "linear",
     channels: str | None = None,
     encode: EncodeSettings | None = None,
+    iterations: int | None = None,
 ) -> str:
     """Restore a photo or video file; returns a one-line summary.
 
@@ -108,6 +117,7 @@ def deblur_file(
         space=space,
         channels=channels,
         encode=encode,
+        iterations=iterations,
     )
     return summary
 
@@ -126,6 +136,7 @@ def _deblur_file(
     space: str,
     channels: str | None,
     encode: EncodeSettings | None,
+    iterations: int | None = None,
 ) -> tuple[str, int]:
     """:func:`deblur_file`, also returning the number of frames restored."""
     source, target = Path(input_path), Path(output_path)
@@ -140,7 +151,24 @@ def _deblur_file(
     channels = channels or ("luma" if video else "all")
     check_choice("channels", channels, CHANNEL_CHOICES)
     auto = psf_spec == "auto"
-    if auto:
+    still = method in RESTORE_METHODS
+    if still and (video or streamed):
+        raise MediaError(
+            f"--method {method} is an iterative method for photos; videos and streamed "
+            "images use a fitted filter (gauss-lap, atrous, ...)"
+        )
+    if iterations is not None and not still:
+        raise MediaError("--iterations is for the iterative methods (tv, hyper-laplacian, rl)")
+    if psf_spec == "estimate":
+        raise MediaError(
+            "--psf estimate (blind camera-shake kernel estimation) is not built yet; "
+            "give the PSF, or --psf auto (an estimated Gaussian blur)"
+        )
+    if still:
+        kernel = None if auto else _psf.parse(psf_spec)
+        if not auto and noise is None:
+            raise MediaError("--noise is required with a known --psf (or use --psf auto)")
+    elif auto:
         if video and method is not None:
             raise MediaError(
                 "videos with --psf auto use the per-frame table (atrous with oriented "
@@ -154,7 +182,9 @@ def _deblur_file(
             raise MediaError("--noise is required with a known --psf (or use --psf auto)")
         kernel = _psf.parse(psf_spec)
     method = method or "gauss-lap"
-    job = _Job(kernel, noise, method, backend, space, channels == "luma", overwrite)
+    job = _Job(
+        kernel, noise, method, backend, space, channels == "luma", overwrite, iterations, progress
+    )
     if streamed:
         summary, crops, restore = deblur_big(source, target, job, progress=progress, compare=figure)
         frames = 1
@@ -210,9 +240,20 @@ class _Job:
     space: str
     luma: bool
     overwrite: bool
+    iterations: int | None = None
+    progress: bool = False
 
-    def restorer(self, spec: FrameSpec) -> PsfRestorer | AutoRestorer:
+    def restorer(self, spec: FrameSpec) -> PsfRestorer | AutoRestorer | StillRestorer:
         """The restorer of one frame format."""
+        if self.method in RESTORE_METHODS:
+            return StillRestorer(
+                self.method,
+                self.kernel,
+                self.noise,
+                spec,
+                iterations=self.iterations,
+                progress=self.progress,
+            )
         if self.kernel is None:
             return AutoRestorer(spec, self.backend, method=self.method, noise=self.noise)
         assert self.noise is not None

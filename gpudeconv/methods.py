@@ -20,11 +20,12 @@ import numpy as np
 
 from . import psf as _psf
 from ._registry import Registry
+from ._validate import check_choice
 from .errors import FitQualityWarning, InvalidArgumentError
 from .fit import BASES, DeconvFilter, FilterTable, fit
 from .frames import FrameSpec
 from .pipeline import Pipeline
-from .reference import wiener_frame
+from .reference import still_frame, wiener_frame
 from .spectra import total_noise
 
 __all__ = [
@@ -123,6 +124,69 @@ class PsfRestorer:
         if self.pipeline is not None:
             return self.pipeline.stream(frames)
         return map(self, frames)
+
+
+class StillRestorer:
+    """Restores one photo with an iterative stills method (:func:`gpudeconv.restore`).
+
+    ``tv``, ``hyper-laplacian`` or ``rl``; the blur known or, with ``kernel=None``,
+    estimated (the blind estimate's PSF and noise). A progress bar counts the iterations.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        kernel: np.ndarray | None,
+        noise: float | None,
+        spec: FrameSpec,
+        *,
+        iterations: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        from .stills import RESTORE_METHODS
+
+        self.method = check_choice("method", method, RESTORE_METHODS)
+        self.kernel = None if kernel is None else _psf.from_array(kernel)
+        self.noise = noise
+        self.spec = spec
+        self.iterations = iterations
+        self.progress = progress
+        self.filter: DeconvFilter | None = None  # no fitted filter: an iterative solve
+        self.estimate: Any = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Restore one photo."""
+        import sys
+
+        from tqdm import tqdm
+
+        kernel = self.kernel
+        if self.noise is not None:
+            total = total_noise(self.noise, self.spec.quantization_bits)
+        if kernel is None:
+            from .blind import estimate
+
+            options = self.spec.options
+            self.estimate = estimate(
+                frame, space=options["space"], channel_order=options["channel_order"]
+            )
+            kernel = self.kernel = self.estimate.psf()
+            if self.noise is None:
+                total = self.estimate.noise  # the estimate's noise includes quantisation
+        elif self.noise is None:
+            raise InvalidArgumentError(f"{self.method} needs a noise level with a known PSF")
+        with tqdm(
+            unit="iteration", disable=not self.progress, file=sys.stderr, dynamic_ncols=True
+        ) as bar:
+            return still_frame(
+                frame,
+                kernel,
+                total,
+                self.spec,
+                self.method,
+                iterations=self.iterations,
+                callback=lambda step, estimate: bar.update(),
+            )
 
 
 class AutoRestorer:

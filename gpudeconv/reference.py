@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -21,7 +22,7 @@ from .fit.filter import DeconvFilter
 from .frames import FrameSpec
 from .wiener import wiener
 
-__all__ = ["apply_reference", "restore_reference", "wiener_frame"]
+__all__ = ["apply_reference", "restore_reference", "still_frame", "wiener_frame"]
 
 
 def apply_reference(
@@ -91,6 +92,27 @@ def restore_reference(frame: np.ndarray, filt: DeconvFilter, spec: FrameSpec) ->
     return _through_frame_coding(
         frame, spec, lambda planes: apply_reference(planes, filt, boundary=spec.boundary)
     )
+
+
+def still_frame(
+    frame: np.ndarray,
+    kernel: np.ndarray,
+    noise: float,
+    spec: FrameSpec,
+    method: str,
+    **options: Any,
+) -> np.ndarray:
+    """An iterative stills method (:func:`gpudeconv.restore`) through the frame's coding.
+
+    As :func:`wiener_frame`: ``noise`` is the total noise std; integer frames come back as
+    code values, float frames in their own dtype, alpha copied.
+    """
+    from .stills import restore
+
+    restored = _through_frame_coding(
+        frame, spec, lambda planes: restore(planes, kernel, method=method, noise=noise, **options)
+    )
+    return restored if spec.is_integer else restored.astype(spec.dtype)
 
 
 def wiener_frame(

@@ -193,3 +193,44 @@ def test_cupy_agrees_with_numpy(cuda, rng, method):
     on_gpu = restore(cp.asarray(blurred), kernel, method=method, noise=0.005)
     assert isinstance(on_gpu, cp.ndarray)
     np.testing.assert_allclose(cp.asnumpy(on_gpu), on_cpu, atol=2e-3)
+
+
+def test_command_line_restores_photos_with_the_iterative_methods(tmp_path, capsys):
+    import cv2
+    from skimage import data
+
+    from gpudeconv.cli import main
+
+    sharp = data.astronaut()[100:228, 100:228, ::-1].astype(np.float64) / 255
+    kernel = shake_kernel(np.random.default_rng(3), 11)
+    np.save(tmp_path / "k.npy", kernel)
+    blurred = np.round(degrade.blur(sharp, kernel, boundary="reflect") * 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "in.png"), blurred)
+    before = metrics.psnr(sharp, blurred / 255)
+    for method in METHODS:
+        out = tmp_path / f"{method}.png"
+        argv = ["deblur", str(tmp_path / "in.png"), str(out), "--method", method]
+        argv += ["--psf", str(tmp_path / "k.npy"), "--noise", "0.002", "--space", "srgb"]
+        assert main([*argv, "--quiet", "--iterations", "20"]) == 0
+        restored = cv2.imread(str(out))
+        assert restored.dtype == np.uint8 and restored.shape == blurred.shape
+        assert metrics.psnr(sharp, restored / 255) > before + 2.0, method
+    assert "with rl" in capsys.readouterr().out
+    # Refusals: one line each.
+    clip = tmp_path / "in.mp4"
+    clip.write_bytes(b"")
+    for argv, message in (
+        (["in.png", "o.png", "--method", "tv", "--psf", "estimate"], "not built yet"),
+        (
+            ["in.png", "o.png", "--iterations", "5", "--psf", "gaussian:1", "--noise", "0.01"],
+            "--iterations is for",
+        ),
+        (
+            ["in.mp4", "o.mp4", "--method", "rl", "--psf", "gaussian:1", "--noise", "0.01"],
+            "for photos",
+        ),
+    ):
+        args = [str(tmp_path / argv[0]), str(tmp_path / argv[1]), *argv[2:]]
+        assert main(["deblur", *args, "--quiet"]) != 0
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
