@@ -234,3 +234,21 @@ def test_command_line_restores_photos_with_the_iterative_methods(tmp_path, capsy
         assert main(["deblur", *args, "--quiet"]) != 0
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_eight_bit_photo_with_a_long_shake_stays_finite_and_improves(method):
+    """float32 inside (uint8 input), a 31-px kernel, unknown border: no overflow anywhere
+    (RL once divided float32 rounding by a corner's near-zero sensitivity)."""
+    from skimage import data
+
+    rng = np.random.default_rng(5)
+    kernel = shake_kernel(rng, 31)
+    wide = data.camera()[100:356, 100:356] / 255.0
+    sharp = wide[15:-15, 15:-15]
+    blurred = degrade.blur(wide, kernel, boundary="reflect")[15:-15, 15:-15]
+    noisy = np.clip(blurred + rng.normal(0, 0.002, blurred.shape), 0, 1)
+    photo = np.round(noisy * 255).astype(np.uint8)
+    restored = restore(photo, kernel, method=method, noise=0.002)
+    assert restored.dtype == np.float32 and np.isfinite(restored).all()
+    assert metrics.psnr(sharp, np.clip(restored, 0, 1)) > metrics.psnr(sharp, photo / 255) + 3

@@ -120,11 +120,18 @@ def richardson_lucy(
 ) -> tuple[Any, int]:
     """Richardson–Lucy on non-negative ``y``; returns ``(u, iterations)``."""
     xp = ops.xp
-    tiny = 1e-12
+    # Floors that survive float32 FFT rounding (~1e-7 of the data): a model value below
+    # ``floor`` is rounding, not signal; a pixel whose blur reaches less than ``seen`` of
+    # the observed pixels (a kernel's faint tail at a corner) keeps its start value —
+    # dividing by its sensitivity would only amplify rounding.
+    tiny, floor, seen = 1e-12, 1e-6, 1e-3
     mask = ops.mask(y.shape[2])
     observed = ops.embed(xp.maximum(y, 0.0))
-    sensitivity = xp.maximum(ops.blur_adjoint(mask), tiny)
+    sensitivity = ops.blur_adjoint(mask)
+    updatable = sensitivity > seen
+    sensitivity = xp.maximum(sensitivity, seen)
     u = xp.maximum(start, tiny)
+    fixed = xp.where(updatable, 0, u)
     previous = change = older_change = None
     target = noise * noise  # discrepancy: stop at the noise level
     iterations = 0
@@ -136,15 +143,16 @@ def richardson_lucy(
             a = min(max(num / den, 0.0), 0.95) if den > 0 else 0.0
             guess = xp.maximum(u + a * (u - previous), tiny)
         blurred = ops.blur(guess)
-        ratio = mask * observed / xp.maximum(blurred, tiny)
+        ratio = mask * observed / xp.maximum(blurred, floor)
         denominator = sensitivity
         if tv_weight > 0:  # Dey et al.: − λ div(∇u / |∇u|)
             gy, gx = ops.gradient(guess)
             length = xp.sqrt(gy * gy + gx * gx) + 1e-3
             denominator = xp.maximum(
-                sensitivity + tv_weight * ops.gradient_adjoint(gy / length, gx / length), tiny
+                sensitivity + tv_weight * ops.gradient_adjoint(gy / length, gx / length), seen
             )
         updated = xp.maximum(guess * ops.blur_adjoint(ratio) / denominator, tiny)
+        updated = xp.where(updatable, updated, fixed)
         older_change, change = change, updated - guess
         previous, u = u, updated
         if callback is not None:
