@@ -260,3 +260,18 @@ def test_bigimage_and_batch_quick_runs(tmp_path):
     rows = json.loads((tmp_path / "batch-quick.json").read_text())["rows"]
     assert [r["workers"] for r in rows] == [1, 2]
     assert all(r["files"] == 3 and r["frames"] == 22 and r["frames_per_s"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_stills_quick_run_beats_the_reference_on_its_cases(tmp_path):
+    """bench.stills quick: valid output; the priors beat Wiener on its two shake cases."""
+    from bench import stills
+
+    assert stills.main(["--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "stills-quick.json").read_text())
+    assert len(result["rows"]) == 2 and set(result["seconds_per_megapixel"]) == set(
+        stills.OURS + stills.PEERS
+    )
+    gains = result["summary"]["motion_gain_over_wiener_db"]
+    assert gains["tv"] > 0.5 and gains["hyper-laplacian"] > 0.5, gains
+    assert "hyper-laplacian" in (tmp_path / "stills-quick.md").read_text()
