@@ -160,6 +160,7 @@ def run_batch(
     space: str = "linear",
     channels: str | None = None,
     encode: Any = None,
+    iterations: int | None = None,
 ) -> BatchReport:
     """Restore every photo and video under ``input_dir`` into ``output_dir``.
 
@@ -175,8 +176,9 @@ def run_batch(
         A client to use as it is (tests; notebooks with their own cluster).
     overwrite : bool
         Redo files whose output exists (by default they are finished: skipped).
-    psf_spec, noise, method, backend, space, channels, encode
-        As for :func:`gpudeconv.media.deblur_file`.
+    psf_spec, noise, method, backend, space, channels, encode, iterations
+        As for :func:`gpudeconv.media.deblur_file` (the iterative stills methods fail a
+        batch's videos, each with its reason).
     """
     if workers is not None and not 1 <= int(workers) <= 1024:
         raise InvalidArgumentError(f"--workers must be in 1..1024; got {workers!r}")
@@ -192,6 +194,7 @@ def run_batch(
         "channels": channels,
         "encode": encode,
         "overwrite": overwrite,
+        "iterations": iterations,
     }
     start = time.perf_counter()
     outcomes: dict[Path, FileOutcome] = {}

@@ -235,6 +235,7 @@ def _deblur_batch(args: argparse.Namespace) -> int:
         space=args.space,
         channels=args.channels,
         encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
+        iterations=args.iterations,
     )
     print(report)
     return 1 if report.failed else 0

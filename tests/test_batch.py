@@ -155,3 +155,20 @@ def test_plan_and_refusals(tmp_path, folder):
     with pytest.raises(BatchError, match="cannot reach the Dask scheduler"):
         run_batch(folder, tmp_path / "out2", scheduler="nonsense", progress=False)
     assert not (tmp_path / "out2").exists()
+
+
+def test_one_task_passes_every_option_through(tmp_path, folder):
+    """A batch task is the single-file command: the stills options reach it, a video given
+    an iterative method fails with the command's own reason."""
+    from gpudeconv.batch import restore_one
+
+    options = {**KWARGS, "method": "tv", "iterations": 4, "backend": "cpu", "space": "srgb"}
+    options.update({"channels": None, "encode": None, "overwrite": False})
+    done = restore_one(str(folder / "p0.png"), str(tmp_path / "o" / "p0.png"), options)
+    assert done.status == "restored" and done.frames == 1, done
+    single = tmp_path / "single.png"
+    argv = [str(folder / "p0.png"), str(single), *OPTIONS, "--method", "tv", "--iterations", "4"]
+    assert main(["deblur", *argv, "--space", "srgb", "--quiet"]) == 0
+    assert (tmp_path / "o" / "p0.png").read_bytes() == single.read_bytes()
+    failed = restore_one(str(folder / "c1.mp4"), str(tmp_path / "o" / "c1.mp4"), options)
+    assert failed.status == "failed" and "iterative method for photos" in failed.reason
