@@ -13,6 +13,7 @@ from gpudeconv.backends import BACKENDS
 from gpudeconv.boundaries import BOUNDARIES, FRAME_BOUNDARIES
 from gpudeconv.fit import BASES
 from gpudeconv.methods import FILE_METHODS, METHODS, SLIDER_METHODS
+from gpudeconv.stills import RESTORE_METHODS
 
 PACKAGE = Path(gpudeconv.__file__).resolve().parent
 
@@ -92,7 +93,8 @@ def test_registries_feed_every_choice():
     }
     assert tuple(actions[("fit", "basis")].choices) == BASES.names
     assert tuple(actions[("live", "method")].choices) == SLIDER_METHODS
-    assert tuple(actions[("deblur", "method")].choices) == FILE_METHODS
+    # Files: every fitted method and the reference, and for photos the iterative methods.
+    assert tuple(actions[("deblur", "method")].choices) == FILE_METHODS + RESTORE_METHODS
     assert tuple(actions[("live", "backend")].choices) == BACKENDS.names
     assert tuple(actions[("deblur", "backend")].choices) == BACKENDS.names
     # Every basis option is offered by `gpudeconv fit`, once.
