@@ -196,7 +196,7 @@ def run_batch(
         "overwrite": overwrite,
         "iterations": iterations,
     }
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     outcomes: dict[Path, FileOutcome] = {}
     todo = []
     for source, target in pairs:
@@ -209,7 +209,7 @@ def run_batch(
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         if todo:
             outcomes.update(_run(active, todo, options, progress))
-    _remove_orphans(pairs, since=start)
+    _remove_orphans(pairs, since=started_at)
     report.outcomes = [outcomes[source] for source, _ in pairs]
     report.seconds = time.perf_counter() - start
     return report
@@ -274,11 +274,11 @@ def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:
     """Remove temporary outputs left by this batch's tasks whose worker was killed.
 
     Only gpudeconv's temporary names (``.<stem>.gpudeconv-<8 random><suffix>``, see
-    :data:`gpudeconv.io.TEMP_MARK`) beside a target, modified since the batch started.
+    :data:`gpudeconv.io.TEMP_MARK`) beside a target, modified since ``since`` (the
+    batch's start, wall-clock seconds like file times).
     """
     from .io import TEMP_MARK
 
-    started = time.time() - (time.perf_counter() - since)
     for _, target in pairs:
         pattern = re.compile(
             rf"^\.{re.escape(target.stem)}\.{TEMP_MARK}[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$"
@@ -288,5 +288,5 @@ def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:
         for sibling in target.parent.iterdir():
             if not pattern.match(sibling.name) or not sibling.is_file():
                 continue
-            if sibling.stat().st_mtime >= started - 1.0:
+            if sibling.stat().st_mtime >= since - 1.0:
                 sibling.unlink(missing_ok=True)

@@ -184,40 +184,40 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deblur_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What restores one file, the same for a single file and for each file of a batch."""
+    from .video import EncodeSettings
+
+    return {
+        "psf_spec": args.psf,
+        "noise": args.noise,
+        "method": args.method,
+        "backend": args.backend,
+        "overwrite": args.overwrite,
+        "progress": not args.quiet,
+        "space": args.space,
+        "channels": args.channels,
+        "encode": EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
+        "iterations": args.iterations,
+    }
+
+
 def _cmd_deblur(args: argparse.Namespace) -> int:
     from .bigimage import in_store
     from .io import is_zarr_store
     from .media import deblur_file
-    from .video import EncodeSettings
 
     source = Path(args.input)
     if source.is_dir() and not in_store(source) and not is_zarr_store(source):
         return _deblur_batch(args)
     if args.workers is not None or args.scheduler is not None:
         raise InvalidArgumentError("--workers and --scheduler are for a folder INPUT (a batch)")
-    print(
-        deblur_file(
-            args.input,
-            args.output,
-            psf_spec=args.psf,
-            noise=args.noise,
-            method=args.method,
-            backend=args.backend,
-            overwrite=args.overwrite,
-            compare=args.compare,
-            progress=not args.quiet,
-            space=args.space,
-            channels=args.channels,
-            encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
-            iterations=args.iterations,
-        )
-    )
+    print(deblur_file(args.input, args.output, compare=args.compare, **_deblur_options(args)))
     return 0
 
 
 def _deblur_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
-    from .video import EncodeSettings
 
     if args.compare:
         raise InvalidArgumentError("--compare is for one file; a batch writes no figures")
@@ -226,16 +226,7 @@ def _deblur_batch(args: argparse.Namespace) -> int:
         args.output,
         workers=args.workers,
         scheduler=args.scheduler,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-        psf_spec=args.psf,
-        noise=args.noise,
-        method=args.method,
-        backend=args.backend,
-        space=args.space,
-        channels=args.channels,
-        encode=EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
-        iterations=args.iterations,
+        **_deblur_options(args),
     )
     print(report)
     return 1 if report.failed else 0

@@ -122,16 +122,10 @@ def wiener(
         pad = ((margin_y, margin_y), (margin_x, margin_x), (0, 0))
         work = xp.pad(work, pad, mode="symmetric")  # reflect; unknown starts from it
 
-    response = _response_grid(kernel, work.shape[:2], work.dtype, xp, params)
-    spectrum = _rfft2(xp, work)
-    spectrum *= response[..., None]
-    restored = _irfft2(xp, spectrum, work.shape[:2])
     if boundary == "unknown":
-        helpers = (lambda a: _rfft2(xp, a), lambda a, s: _irfft2(xp, a, s))
-        restored, _ = solve_unknown_boundary(
-            xp, observed, kernel, params, restored, (margin_y, margin_x), helpers
-        )
+        restored = unknown_boundary_estimate(xp, observed, kernel, params, work)
     else:
+        restored = periodic_estimate(xp, work, kernel, params)
         restored = restored[margin_y : margin_y + rows, margin_x : margin_x + cols]
     restored = restored[..., 0] if squeeze else restored
     restored = xp.ascontiguousarray(restored.astype(data.dtype, copy=False))
@@ -177,6 +171,41 @@ def fft_margins(kernel: np.ndarray, rows: int, cols: int) -> tuple[int, int]:
         return (next_fast_len(n + 2 * want, real=True) - n + 1) // 2
 
     return one(kernel.shape[0] // 2, rows), one(kernel.shape[1] // 2, cols)
+
+
+def periodic_estimate(xp: Any, work: Any, kernel: np.ndarray, params: dict[str, Any]) -> Any:
+    """The FFT Wiener estimate of ``work`` (rows, cols, C) taken as periodic."""
+    response = _response_grid(kernel, work.shape[:2], work.dtype, xp, params)
+    spectrum = _rfft2(xp, work)
+    spectrum *= response[..., None]
+    return _irfft2(xp, spectrum, work.shape[:2])
+
+
+def unknown_boundary_estimate(
+    xp: Any,
+    observed: Any,
+    kernel: np.ndarray,
+    params: dict[str, Any],
+    mirrored: Any,
+    **options: Any,
+) -> Any:
+    """The unknown-boundary estimate of ``observed`` (rows, cols, C).
+
+    ``mirrored`` is ``observed`` mirror-padded (equal margins per axis, at least the PSF's
+    radius): its periodic Wiener estimate starts
+    :func:`~gpudeconv.unknown_boundary.solve_unknown_boundary`; ``options`` go to it
+    (``padded=True`` returns the whole padded domain, ``tolerance=``).
+    """
+    margins = (
+        (mirrored.shape[0] - observed.shape[0]) // 2,
+        (mirrored.shape[1] - observed.shape[1]) // 2,
+    )
+    start = periodic_estimate(xp, mirrored, kernel, params)
+    helpers = (lambda a: _rfft2(xp, a), lambda a, s: _irfft2(xp, a, s))
+    restored, _ = solve_unknown_boundary(
+        xp, observed, kernel, params, start, margins, helpers, **options
+    )
+    return restored
 
 
 def _response_grid(

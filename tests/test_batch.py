@@ -13,6 +13,7 @@ import pytest
 
 from gpudeconv.batch import BatchError, plan_batch, run_batch
 from gpudeconv.cli import main
+from tests.test_live import _frames as decoded_frames
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -46,13 +47,7 @@ def folder(tmp_path):
 
 
 def _frames(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return np.array(frames)
-        frames.append(frame)
+    return np.array(decoded_frames(path))
 
 
 def _same_as_single_file(source_root, batch_root, single_root):

@@ -22,7 +22,7 @@ import numpy as np
 from .. import psf as _psf
 from .._validate import array_module, check_choice, check_real, image_array, to_float
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..wiener import wiener
+from ..wiener import unknown_boundary_estimate, wiener
 from .operators import Operators
 from .solvers import half_quadratic, richardson_lucy
 
@@ -44,31 +44,6 @@ MAX_RL_ITERATIONS = 500
 #: 0.2 dB for 60 % more time on the benchmark's cases). From the periodic Wiener
 #: estimate instead, the border stays wrong: −9 to −15 dB below Wiener at noise 1e-4.
 START_TOLERANCE = 0.2
-
-
-def _wiener_start(ops: Operators, work: Any, kernel: np.ndarray, noise: float, start: Any) -> Any:
-    """The unknown-boundary Wiener estimate on the whole padded domain."""
-    from ..unknown_boundary import solve_unknown_boundary
-    from ..wiener import _irfft2, _response_grid, _rfft2
-
-    xp = ops.xp
-    params = {"noise": max(noise, 1e-5)}
-    response = _response_grid(kernel, ops.shape, work.dtype, xp, params)
-    first = _irfft2(xp, _rfft2(xp, start) * response[..., None], ops.shape)
-    helpers = (lambda a: _rfft2(xp, a), lambda a, s: _irfft2(xp, a, s))
-    margins = (ops.inside[0].start, ops.inside[1].start)
-    u, _ = solve_unknown_boundary(
-        xp,
-        work,
-        kernel,
-        params,
-        first,
-        margins,
-        helpers,
-        padded=True,
-        tolerance=START_TOLERANCE,
-    )
-    return u
 
 
 def unknown_margins(kernel: np.ndarray, rows: int, cols: int) -> tuple[int, int]:
@@ -177,7 +152,10 @@ def restore(
         if boundary == "periodic":
             start = wiener(work, kernel, noise=max(noise, 1e-5), boundary="periodic")
         else:
-            start = _wiener_start(ops, work, kernel, noise, start)
+            params = {"noise": max(noise, 1e-5)}
+            start = unknown_boundary_estimate(
+                xp, work, kernel, params, start, padded=True, tolerance=START_TOLERANCE
+            )
         u = half_quadratic(
             ops, work, start, weight, method, float(alpha), callback, iterations=iterations
         )

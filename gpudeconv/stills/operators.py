@@ -52,12 +52,11 @@ class Operators:
         otf = _psf.otf(kernel, self.shape)[:, : self.shape[1] // 2 + 1]
         wy = 2 * math.pi * np.fft.fftfreq(self.shape[0])[:, None]
         wx = 2 * math.pi * np.fft.rfftfreq(self.shape[1])[None, :]
-        dy, dx = np.exp(1j * wy) - 1.0, np.exp(1j * wx) - 1.0  # forward differences
+        # |D|² of the forward differences (the gradients themselves are taken in space).
+        d_power = np.abs(np.exp(1j * wy) - 1.0) ** 2 + np.abs(np.exp(1j * wx) - 1.0) ** 2
         self.h = xp.asarray(otf.astype(complex_dtype))[..., None]
-        self.dy = xp.asarray((dy + 0 * dx).astype(complex_dtype))[..., None]
-        self.dx = xp.asarray((dx + 0 * dy).astype(complex_dtype))[..., None]
         self.h_power = (self.h * self.h.conj()).real.astype(self.dtype)
-        self.d_power = (self.dy * self.dy.conj() + self.dx * self.dx.conj()).real.astype(self.dtype)
+        self.d_power = xp.asarray(d_power.astype(self.dtype))[..., None]
 
     # ------------------------------------------------------------------ transforms
     def fft(self, a: Any) -> Any:
