@@ -46,6 +46,37 @@ MAX_RL_ITERATIONS = 500
 START_TOLERANCE = 0.2
 
 
+def _restore_plane(
+    ops: Operators,
+    plane: Any,
+    kernel: np.ndarray,
+    method: str,
+    noise: float,
+    weight: float,
+    alpha: float,
+    boundary: str,
+    iterations: int | None,
+    accelerate: bool,
+    callback: Callable[[int, Any], None],
+) -> Any:
+    """One channel ``(rows, cols, 1)`` on the padded domain; returns all of ``u``."""
+    xp = ops.xp
+    my, mx = ops.inside[0].start, ops.inside[1].start
+    start = xp.pad(plane, ((my, my), (mx, mx), (0, 0)), mode="symmetric")
+    if method == "rl":
+        cap = MAX_RL_ITERATIONS if iterations is None else iterations
+        u, _ = richardson_lucy(ops, plane, start, noise, weight, cap, accelerate, callback)
+        return u
+    params = {"noise": max(noise, 1e-5)}
+    if boundary == "periodic":
+        start = wiener(plane, kernel, noise=params["noise"], boundary="periodic")
+    else:
+        start = unknown_boundary_estimate(
+            xp, plane, kernel, params, start, padded=True, tolerance=START_TOLERANCE
+        )
+    return half_quadratic(ops, plane, start, weight, method, alpha, callback, iterations=iterations)
+
+
 def unknown_margins(kernel: np.ndarray, rows: int, cols: int) -> tuple[int, int]:
     """Unknown pixels per side: the PSF's radius, rounded up to a fast FFT length.
 
@@ -100,7 +131,8 @@ def restore(
     accelerate : bool
         RL: Biggs–Andrews extrapolation.
     callback : callable, optional
-        ``callback(step, current_estimate)`` after each iteration.
+        ``callback(step, current_estimate)`` after each iteration (the whole image;
+        colour channels are restored one after another and ``step`` counts them all).
 
     Returns
     -------
@@ -132,33 +164,42 @@ def restore(
         raise InvalidTypeError(f"iterations must be an int; got {type(iterations).__name__}")
     if iterations is not None and not 1 <= iterations <= 100_000:
         raise InvalidArgumentError(f"iterations must be in 1..100000; got {iterations!r}")
-    cap = MAX_RL_ITERATIONS if iterations is None else int(iterations)
 
-    squeeze = data.ndim == 2
-    work = data[..., None] if squeeze else data
-    if callback is not None and squeeze:
-        user_callback = callback
-
-        def callback(step: int, estimate: Any) -> None:
-            user_callback(step, estimate[..., 0])  # the caller's grey shape
-
+    work = data[..., None] if data.ndim == 2 else data
     rows, cols = work.shape[:2]
     margins = (0, 0) if boundary == "periodic" else unknown_margins(kernel, rows, cols)
     ops = Operators(xp, kernel, (rows, cols), margins, work.dtype)
-    start = xp.pad(work, ((margins[0],) * 2, (margins[1],) * 2, (0, 0)), mode="symmetric")
-    if method == "rl":
-        u, _ = richardson_lucy(ops, work, start, noise, weight, cap, accelerate, callback)
-    else:
-        if boundary == "periodic":
-            start = wiener(work, kernel, noise=max(noise, 1e-5), boundary="periodic")
-        else:
-            params = {"noise": max(noise, 1e-5)}
-            start = unknown_boundary_estimate(
-                xp, work, kernel, params, start, padded=True, tolerance=START_TOLERANCE
-            )
-        u = half_quadratic(
-            ops, work, start, weight, method, float(alpha), callback, iterations=iterations
+    # Channels one after another, so every stopping rule (the start's CG, RL's discrepancy
+    # and extrapolation) is the channel's own: a colour image restores exactly as its
+    # channels do alone. Not yet restored channels show their input to the callback.
+    restored = work.copy()
+    shown = restored[..., 0] if data.ndim == 2 else restored
+    steps = 0
+
+    def reporter(channel: int) -> Callable[[int, Any], None]:
+        def report(_: int, estimate: Any) -> None:
+            nonlocal steps
+            steps += 1
+            restored[..., channel : channel + 1] = estimate
+            if callback is not None:
+                callback(steps, shown)
+
+        return report
+
+    for channel in range(work.shape[2]):
+        plane = work[..., channel : channel + 1]
+        u = _restore_plane(
+            ops,
+            plane,
+            kernel,
+            method,
+            noise,
+            weight,
+            float(alpha),
+            boundary,
+            iterations,
+            accelerate,
+            reporter(channel),
         )
-    restored = ops.crop(u)
-    restored = restored[..., 0] if squeeze else restored
-    return xp.ascontiguousarray(restored.astype(data.dtype, copy=False))
+        restored[..., channel : channel + 1] = ops.crop(u)
+    return xp.ascontiguousarray(shown.astype(data.dtype, copy=False))
