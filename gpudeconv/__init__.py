@@ -13,7 +13,7 @@ from .errors import FitQualityWarning, GpudeconvError
 from .fit import DeconvFilter, FilterTable, fit
 from .oneshot import deblur
 from .pipeline import Pipeline
-from .stills import restore
+from .stills import estimate_kernel, restore
 from .wiener import wiener
 
 __version__ = "0.1.0"
@@ -30,6 +30,7 @@ __all__ = [
     "deblur",
     "degrade",
     "estimate",
+    "estimate_kernel",
     "fit",
     "metrics",
     "psf",

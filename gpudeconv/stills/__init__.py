@@ -8,6 +8,9 @@ mirrored or tapered, so any PSF (camera shake included) restores without border
 ringing; ``tv`` and ``hyper-laplacian`` start from the unknown-boundary Wiener estimate.
 NumPy or CuPy, through the same code.
 
+``estimate_kernel(image, size)`` (:mod:`.kernel`): blind camera-shake kernel estimation,
+coarse to fine, for ``restore`` to use.
+
 Colour images are restored channel by channel with the same weight: the priors act on
 each channel's gradients, and a luma-only solve would leave the blur in the chroma.
 """
@@ -24,9 +27,10 @@ from .._validate import array_module, check_choice, check_real, image_array, to_
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..wiener import unknown_boundary_estimate, wiener
 from .operators import Operators
+from .kernel import estimate_kernel
 from .solvers import half_quadratic, richardson_lucy
 
-__all__ = ["RESTORE_METHODS", "restore"]
+__all__ = ["RESTORE_METHODS", "estimate_kernel", "restore"]
 
 RESTORE_METHODS = ("tv", "hyper-laplacian", "rl")
 RESTORE_BOUNDARIES = ("unknown", "periodic")
