@@ -161,6 +161,7 @@ def run_batch(
     channels: str | None = None,
     encode: Any = None,
     iterations: int | None = None,
+    kernel_size: int | None = None,
 ) -> BatchReport:
     """Restore every photo and video under ``input_dir`` into ``output_dir``.
 
@@ -176,7 +177,7 @@ def run_batch(
         A client to use as it is (tests; notebooks with their own cluster).
     overwrite : bool
         Redo files whose output exists (by default they are finished: skipped).
-    psf_spec, noise, method, backend, space, channels, encode, iterations
+    psf_spec, noise, method, backend, space, channels, encode, iterations, kernel_size
         As for :func:`gpudeconv.media.deblur_file` (the iterative stills methods fail a
         batch's videos, each with its reason).
     """
@@ -195,6 +196,7 @@ def run_batch(
         "encode": encode,
         "overwrite": overwrite,
         "iterations": iterations,
+        "kernel_size": kernel_size,
     }
     start, started_at = time.perf_counter(), time.time()
     outcomes: dict[Path, FileOutcome] = {}

@@ -29,9 +29,10 @@ from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
 from .frames import CHANNEL_CHOICES, SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
+from .psf import KERNEL_SUFFIXES
 from .shaders import FORMATS as SHADER_FORMATS
 from .spectra import PRIORS
-from .stills import RESTORE_METHODS
+from .stills import DEFAULT_KERNEL_SIZE, RESTORE_METHODS
 
 if TYPE_CHECKING:
     from .fit import DeconvFilter
@@ -199,6 +200,7 @@ def _deblur_options(args: argparse.Namespace) -> dict[str, Any]:
         "channels": args.channels,
         "encode": EncodeSettings(args.codec, args.crf, args.preset, args.bitrate),
         "iterations": args.iterations,
+        "kernel_size": args.kernel_size,
     }
 
 
@@ -239,6 +241,10 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from .blind import estimate
     from .media import read_photo
 
+    if args.kernel:
+        return _estimate_kernel(args)
+    if args.output is not None or args.kernel_size is not None:
+        raise AppError("-o/--output and --kernel-size go with --kernel (a camera-shake kernel)")
     image = read_photo(args.image)
     roi = None
     if args.roi:
@@ -270,6 +276,49 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     print(f"noise     {found.noise:.4f} std in working values{bound}")
     print(f"spectrum  A = {found.prior_amplitude:.3g} (natural prior 6e-3)")
     print(f"confidence {found.confidence:.2f}")
+    return 0
+
+
+def _estimate_kernel(args: argparse.Namespace) -> int:
+    """``estimate --kernel``: a blind camera-shake kernel, written as a picture."""
+    import time
+
+    import numpy as np
+
+    from .frames import FrameSpec
+    from .io import atomic_output, check_output
+    from .media import read_photo
+    from .psf import save_kernel
+    from .reference import working_luma
+    from .stills import estimate_kernel
+
+    if args.output is None:
+        raise AppError("estimate --kernel needs -o KERNEL.png (.png, .tif, .npy or .txt)")
+    if Path(args.output).suffix.lower() not in KERNEL_SUFFIXES:
+        raise AppError(f"-o {args.output!r}: a kernel is written as {', '.join(KERNEL_SUFFIXES)}")
+    if args.roi is not None or args.json:
+        raise AppError("--roi and --json are for the Gaussian estimate, not --kernel")
+    check_output(args.output, overwrite=args.overwrite, inputs=[args.image])
+    image = read_photo(args.image)
+    spec = FrameSpec.create(image.shape, image.dtype, space=args.space)
+    size = DEFAULT_KERNEL_SIZE if args.kernel_size is None else args.kernel_size
+    start = time.perf_counter()
+    kernel = estimate_kernel(working_luma(image, spec), size)
+    seconds = time.perf_counter() - start
+    atomic_output(
+        args.output,
+        lambda p: save_kernel(kernel, p),
+        overwrite=args.overwrite,
+        inputs=[args.image],
+        role="kernel",
+    )
+    rows, cols = np.nonzero(kernel)
+    print(
+        f"{args.image}: a {size}x{size} camera-shake kernel in {seconds:.1f} s, "
+        f"extent {np.ptp(rows) + 1}x{np.ptp(cols) + 1} px -> {args.output} "
+        f"(use it: gpudeconv deblur IN OUT --psf {args.output} --method hyper-laplacian "
+        f"--noise N)"
+    )
     return 0
 
 
@@ -416,8 +465,16 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--psf",
         default="auto",
-        help="auto (estimate blur and noise; the default) | gaussian:S[,SY] | disk:R | "
-        "motion:L,ANGLE | box:N | kernel file",
+        help="auto (estimate blur and noise; the default) | estimate (photos: a blind "
+        "camera-shake kernel, restored with --method hyper-laplacian unless another "
+        "iterative method is given) | gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | "
+        "kernel file",
+    )
+    d.add_argument(
+        "--kernel-size",
+        type=_positive_int,
+        help="--psf estimate: the kernel's side in pixels, odd, 3..101 (default "
+        f"{DEFAULT_KERNEL_SIZE}): the blur's extent plus a few pixels",
     )
     d.add_argument(
         "--noise",
@@ -475,8 +532,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.set_defaults(func=_cmd_deblur)
 
-    e = sub.add_parser("estimate", help="estimate a photo's blur, noise and spectrum")
+    e = sub.add_parser(
+        "estimate",
+        help="estimate a photo's blur, noise and spectrum, or (--kernel) a camera-shake kernel",
+    )
     e.add_argument("image", help="photo (PNG/JPEG/TIFF, 8/16-bit)")
+    e.add_argument(
+        "--kernel",
+        action="store_true",
+        help="estimate a camera-shake kernel (blind, coarse to fine) and write it to -o",
+    )
+    e.add_argument(
+        "--kernel-size",
+        type=_positive_int,
+        help=f"--kernel: its side in pixels, odd, 3..101 (default {DEFAULT_KERNEL_SIZE})",
+    )
+    e.add_argument(
+        "-o",
+        "--output",
+        help="--kernel: where to write it: .png/.tif (16-bit, scaled to its peak), .npy or "
+        ".txt (the values, summing to 1)",
+    )
+    e.add_argument("--overwrite", action="store_true", help="--kernel: replace an existing -o")
     e.add_argument("--json", action="store_true", help="one JSON object instead of text")
     e.add_argument("--roi", help="measure only Y,X,HEIGHT,WIDTH (pixels)")
     e.add_argument(

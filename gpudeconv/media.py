@@ -34,7 +34,7 @@ from .methods import (
     PsfRestorer,
     StillRestorer,
 )
-from .stills import RESTORE_METHODS
+from .stills import DEFAULT_KERNEL_SIZE, RESTORE_METHODS
 from .video import PLANAR_YUV, EncodeSettings, PlaneRestorer, probe, transcode
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "read_photo"]
@@ -87,11 +87,15 @@ def deblur_file(
     channels: str | None = None,
     encode: EncodeSettings | None = None,
     iterations: int | None = None,
+    kernel_size: int | None = None,
 ) -> str:
     """Restore a photo or video file; returns a one-line summary.
 
     ``psf_spec='auto'`` (the default) estimates the blur and noise (``noise`` then
-    replaces the estimated noise of a photo); a known PSF needs ``noise``. ``method``
+    replaces the estimated noise of a photo); a known PSF needs ``noise``.
+    ``psf_spec='estimate'`` (photos, with an iterative ``method``, by default
+    ``hyper-laplacian``) estimates a camera-shake kernel of ``kernel_size`` pixels
+    (default :data:`DEFAULT_KERNEL_SIZE`) with :func:`gpudeconv.estimate_kernel`. ``method``
     defaults to ``gauss-lap``; videos with ``auto`` use the per-frame table's basis.
     ``space``: restore in linear light (``linear``, optical blur) or on code values
     (``srgb``, blur made by software). ``channels``: ``luma`` (the default for videos:
@@ -118,6 +122,7 @@ def deblur_file(
         channels=channels,
         encode=encode,
         iterations=iterations,
+        kernel_size=kernel_size,
     )
     return summary
 
@@ -137,6 +142,7 @@ def _deblur_file(
     channels: str | None,
     encode: EncodeSettings | None,
     iterations: int | None = None,
+    kernel_size: int | None = None,
 ) -> tuple[str, int]:
     """:func:`deblur_file`, also returning the number of frames restored."""
     source, target = Path(input_path), Path(output_path)
@@ -151,6 +157,22 @@ def _deblur_file(
     channels = channels or ("luma" if video else "all")
     check_choice("channels", channels, CHANNEL_CHOICES)
     auto = psf_spec == "auto"
+    blind = psf_spec == "estimate"
+    if kernel_size is not None and not blind:
+        raise MediaError("--kernel-size is for --psf estimate (a blind camera-shake kernel)")
+    if blind:
+        if video or streamed:
+            raise MediaError(
+                "--psf estimate (a camera-shake kernel) is for photos; videos and streamed "
+                "images take --psf auto or a known PSF"
+            )
+        method = method or "hyper-laplacian"
+        if method not in RESTORE_METHODS:
+            raise MediaError(
+                f"--psf estimate restores with an iterative method ({', '.join(RESTORE_METHODS)}); "
+                f"got --method {method}"
+            )
+        kernel_size = DEFAULT_KERNEL_SIZE if kernel_size is None else kernel_size
     still = method in RESTORE_METHODS
     if still and (video or streamed):
         raise MediaError(
@@ -159,14 +181,9 @@ def _deblur_file(
         )
     if iterations is not None and not still:
         raise MediaError("--iterations is for the iterative methods (tv, hyper-laplacian, rl)")
-    if psf_spec == "estimate":
-        raise MediaError(
-            "--psf estimate (blind camera-shake kernel estimation) is not built yet; "
-            "give the PSF, or --psf auto (an estimated Gaussian blur)"
-        )
     if still:
-        kernel = None if auto else _psf.parse(psf_spec)
-        if not auto and noise is None:
+        kernel = None if auto or blind else _psf.parse(psf_spec)
+        if not (auto or blind) and noise is None:
             raise MediaError("--noise is required with a known --psf (or use --psf auto)")
     elif auto:
         if video and method is not None:
@@ -183,7 +200,16 @@ def _deblur_file(
         kernel = _psf.parse(psf_spec)
     method = method or "gauss-lap"
     job = _Job(
-        kernel, noise, method, backend, space, channels == "luma", overwrite, iterations, progress
+        kernel,
+        noise,
+        method,
+        backend,
+        space,
+        channels == "luma",
+        overwrite,
+        iterations,
+        progress,
+        kernel_size,
     )
     if streamed:
         summary, crops, restore = deblur_big(source, target, job, progress=progress, compare=figure)
@@ -193,6 +219,8 @@ def _deblur_file(
     else:
         summary, crops, restore = _deblur_photo(source, target, job)
         frames = 1
+    if blind:
+        summary += f"; estimated a {kernel_size}x{kernel_size} camera-shake kernel"
     if auto and restore.estimate is not None:
         e = restore.estimate
         summary += (
@@ -242,6 +270,7 @@ class _Job:
     overwrite: bool
     iterations: int | None = None
     progress: bool = False
+    kernel_size: int | None = None
 
     def restorer(self, spec: FrameSpec) -> PsfRestorer | AutoRestorer | StillRestorer:
         """The restorer of one frame format."""
@@ -253,6 +282,7 @@ class _Job:
                 spec,
                 iterations=self.iterations,
                 progress=self.progress,
+                kernel_size=self.kernel_size,
             )
         if self.kernel is None:
             return AutoRestorer(spec, self.backend, method=self.method, noise=self.noise)

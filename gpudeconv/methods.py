@@ -130,7 +130,10 @@ class StillRestorer:
     """Restores one photo with an iterative stills method (:func:`gpudeconv.restore`).
 
     ``tv``, ``hyper-laplacian`` or ``rl``; the blur known or, with ``kernel=None``,
-    estimated (the blind estimate's PSF and noise). A progress bar counts the iterations.
+    estimated: a camera-shake kernel of ``kernel_size`` pixels
+    (:func:`gpudeconv.estimate_kernel`) when that is given, else the blind estimate's
+    Gaussian PSF. The noise, when not given, is the blind estimate's. A progress bar
+    counts the iterations.
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class StillRestorer:
         *,
         iterations: int | None = None,
         progress: bool = False,
+        kernel_size: int | None = None,
     ) -> None:
         from .stills import RESTORE_METHODS
 
@@ -151,6 +155,7 @@ class StillRestorer:
         self.spec = spec
         self.iterations = iterations
         self.progress = progress
+        self.kernel_size = kernel_size
         self.filter: DeconvFilter | None = None  # no fitted filter: an iterative solve
         self.estimate: Any = None
 
@@ -170,9 +175,16 @@ class StillRestorer:
             self.estimate = estimate(
                 frame, space=options["space"], channel_order=options["channel_order"]
             )
-            kernel = self.kernel = self.estimate.psf()
             if self.noise is None:
                 total = self.estimate.noise  # the estimate's noise includes quantisation
+            if self.kernel_size is not None:
+                from .reference import working_luma
+                from .stills import estimate_kernel
+
+                luma = working_luma(frame, self.spec)
+                kernel = self.kernel = estimate_kernel(luma, self.kernel_size, noise=total)
+            else:
+                kernel = self.kernel = self.estimate.psf()
         elif self.noise is None:
             raise InvalidArgumentError(f"{self.method} needs a noise level with a known PSF")
         with tqdm(

@@ -413,6 +413,36 @@ def _parse_numbers(spec: str, args: str) -> list[float]:
         raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}") from None
 
 
+#: The files a kernel is written to (:func:`save_kernel`) and read back from (``parse``).
+KERNEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".txt")
+
+
+def save_kernel(kernel: np.ndarray, path: str | Path) -> None:
+    """Write a kernel so that ``parse(str(path))`` reads it back (normalised).
+
+    ``.npy``/``.txt``: the values. ``.png``/``.tif``: a 16-bit picture scaled to the
+    kernel's peak (what ``--psf FILE`` reads; 1/65535 of the peak is the resolution).
+    """
+    path = Path(path)
+    kernel = from_array(kernel)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        with path.open("wb") as handle:  # np.save would append .npy to another name
+            np.save(handle, kernel, allow_pickle=False)
+    elif suffix == ".txt":
+        np.savetxt(path, kernel)
+    elif suffix in KERNEL_SUFFIXES:
+        import cv2
+
+        picture = np.round(kernel / kernel.max() * 65535).astype(np.uint16)
+        if not cv2.imwrite(str(path), picture):
+            raise InvalidArgumentError(f"cannot write the kernel picture {str(path)!r}")
+    else:
+        raise InvalidArgumentError(
+            f"a kernel is written as one of {', '.join(KERNEL_SUFFIXES)}; got {str(path)!r}"
+        )
+
+
 def _load_kernel(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InvalidArgumentError(f"psf file {str(path)!r} does not exist or is not a file")

@@ -219,7 +219,6 @@ def test_command_line_restores_photos_with_the_iterative_methods(tmp_path, capsy
     clip = tmp_path / "in.mp4"
     clip.write_bytes(b"")
     for argv, message in (
-        (["in.png", "o.png", "--method", "tv", "--psf", "estimate"], "not built yet"),
         (
             ["in.png", "o.png", "--iterations", "5", "--psf", "gaussian:1", "--noise", "0.01"],
             "--iterations is for",
@@ -251,3 +250,16 @@ def test_eight_bit_photo_with_a_long_shake_stays_finite_and_improves(method):
     restored = restore(photo, kernel, method=method, noise=0.002)
     assert restored.dtype == np.float32 and np.isfinite(restored).all()
     assert metrics.psnr(sharp, np.clip(restored, 0, 1)) > metrics.psnr(sharp, photo / 255) + 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+def test_noise_is_estimated_for_every_image_dtype(dtype, rng):
+    """noise=None once refused float64 images (the estimator reads float32/integers)."""
+    from skimage import data
+
+    sharp = data.camera()[128:256, 128:256] / 255.0
+    noisy = np.clip(degrade.blur(sharp, psf.gaussian(1.2)) + rng.normal(0, 0.01, sharp.shape), 0, 1)
+    image = np.round(noisy * 255).astype(np.uint8) if dtype == np.uint8 else noisy.astype(dtype)
+    out = restore(image, psf.gaussian(1.2), method="tv")
+    assert out.shape == sharp.shape and np.isfinite(out).all()
+    assert metrics.psnr(sharp, np.clip(out, 0, 1)) > metrics.psnr(sharp, noisy)

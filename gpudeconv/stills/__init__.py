@@ -26,11 +26,11 @@ from .. import psf as _psf
 from .._validate import array_module, check_choice, check_real, image_array, to_float
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..wiener import unknown_boundary_estimate, wiener
+from .kernel import DEFAULT_KERNEL_SIZE, estimate_kernel
 from .operators import Operators
-from .kernel import estimate_kernel
 from .solvers import half_quadratic, richardson_lucy
 
-__all__ = ["RESTORE_METHODS", "estimate_kernel", "restore"]
+__all__ = ["DEFAULT_KERNEL_SIZE", "RESTORE_METHODS", "estimate_kernel", "restore"]
 
 RESTORE_METHODS = ("tv", "hyper-laplacian", "rl")
 RESTORE_BOUNDARIES = ("unknown", "periodic")
@@ -157,7 +157,9 @@ def restore(
     if noise is None:
         from ..blind import estimate
 
-        noise = estimate(xp.clip(data, 0.0, 1.0) if data.dtype.kind == "f" else data).noise
+        # The estimator reads float32 or integer frames (float64 is refused there).
+        sample = xp.clip(data, 0.0, 1.0).astype(xp.float32) if data.dtype.kind == "f" else data
+        noise = estimate(sample).noise
     noise = check_real("noise", noise, nonnegative=True)
     if weight is None:
         weight = WEIGHT_PER_VARIANCE[method] * noise * noise if method != "rl" else 0.0

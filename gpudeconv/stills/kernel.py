@@ -37,8 +37,10 @@ from scipy import fft, ndimage
 from .._validate import array_module, check_int, check_real, image_array, to_float
 from ..errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["estimate_kernel"]
+__all__ = ["DEFAULT_KERNEL_SIZE", "estimate_kernel"]
 
+#: The command line's kernel size when none is given (the blur's extent is unknown).
+DEFAULT_KERNEL_SIZE = 25
 #: The largest kernel side, and the side of the centre crop the kernel is read from.
 MAX_SIZE, CROP = 101, 512
 #: Alternations per pyramid scale, and extra ones at the finest scale.
@@ -134,8 +136,10 @@ def estimate_kernel(
     latent = kernel = None
     for scale, ksize in enumerate(_pyramid(size)):
         observed = grey if ksize == size else _resize(grey, ksize / size)
-        latent = observed if latent is None else cv2.resize(
-            latent, observed.shape[::-1], interpolation=cv2.INTER_CUBIC
+        latent = (
+            observed
+            if latent is None
+            else cv2.resize(latent, observed.shape[::-1], interpolation=cv2.INTER_CUBIC)
         )
         kernel = None  # re-read at each scale from the carried latent image
         steps = iterations + (FINAL_ITERATIONS if ksize == size else 0)
@@ -165,14 +169,14 @@ def _centre(shape: tuple[int, ...], side: int) -> tuple[slice, slice]:
 
 def _pyramid(size: int) -> list[int]:
     """Odd kernel sizes from 3 up to ``size``, growing by about √2."""
-    count = int(math.ceil(math.log(size / 3.0) / math.log(math.sqrt(2.0)))) + 1
-    sizes = {max(3, int(round(size / math.sqrt(2.0) ** (count - 1 - i))) | 1) for i in range(count)}
+    count = math.ceil(math.log(size / 3.0) / math.log(math.sqrt(2.0))) + 1
+    sizes = {max(3, round(size / math.sqrt(2.0) ** (count - 1 - i)) | 1) for i in range(count)}
     return sorted(sizes | {size})
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:
-    rows = max(8, int(round(image.shape[0] * scale)))
-    cols = max(8, int(round(image.shape[1] * scale)))
+    rows = max(8, round(image.shape[0] * scale))
+    cols = max(8, round(image.shape[1] * scale))
     return cv2.resize(image, (cols, rows), interpolation=cv2.INTER_AREA)
 
 
@@ -198,7 +202,10 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     step, so only the observed pixels constrain ``x`` (an EM step for the unknowns).
     """
     pad = kernel.shape[0]
-    (top, bottom), (left, right) = _padding(observed.shape[0], pad), _padding(observed.shape[1], pad)
+    (top, bottom), (left, right) = (
+        _padding(observed.shape[0], pad),
+        _padding(observed.shape[1], pad),
+    )
     y = np.pad(observed, ((top, bottom), (left, right)), mode="reflect")
     inside = np.zeros(y.shape, dtype=bool)
     inside[top : top + observed.shape[0], left : left + observed.shape[1]] = True
@@ -230,8 +237,9 @@ def _kernel_step(
     latent: np.ndarray, observed: np.ndarray, size: int, start: np.ndarray | None
 ) -> np.ndarray:
     """The non-negative kernel mapping the latent image's gradients onto the observed."""
-    (top, bottom), (left, right) = _padding(observed.shape[0], size), _padding(
-        observed.shape[1], size
+    (top, bottom), (left, right) = (
+        _padding(observed.shape[0], size),
+        _padding(observed.shape[1], size),
     )
     widths = ((top, bottom), (left, right))
     x = np.pad(latent, widths, mode="reflect")
@@ -247,14 +255,19 @@ def _kernel_step(
         auto += gx.real**2 + gx.imag**2
         cross += np.conj(gx) * gy
     kernel = _nonnegative_solve(
-        fft.irfft2(auto, s=x.shape, workers=-1), fft.irfft2(cross, s=x.shape, workers=-1), size, start
+        fft.irfft2(auto, s=x.shape, workers=-1),
+        fft.irfft2(cross, s=x.shape, workers=-1),
+        size,
+        start,
     )
     return _threshold(kernel)
 
 
 def _ramp(length: int, before: int, after: int, size: int) -> np.ndarray:
-    """0 over the padding and the first ``size // 2`` pixels, then a sin² rise over
-    ``size`` pixels, and the same mirrored at the far end."""
+    """A window: 0 over the padding and ``size // 2`` pixels, then a sin² rise.
+
+    The rise is ``size`` pixels long; the far end is the mirror image.
+    """
     ramp = np.ones(length)
     rise = np.sin(np.linspace(0.0, np.pi / 2, size)) ** 2
     start = before + size // 2
@@ -276,7 +289,9 @@ def _nonnegative_solve(
     """
     r = size // 2
     oy, ox = (a.ravel() for a in np.mgrid[-r : r + 1, -r : r + 1])
-    matrix = auto[(oy[:, None] - oy[None, :]) % auto.shape[0], (ox[:, None] - ox[None, :]) % auto.shape[1]]
+    matrix = auto[
+        (oy[:, None] - oy[None, :]) % auto.shape[0], (ox[:, None] - ox[None, :]) % auto.shape[1]
+    ]
     rhs = cross[oy % cross.shape[0], ox % cross.shape[1]]
     scale = max(float(auto[0, 0]), 1e-30)  # the zero-offset power: makes γ relative
     matrix = matrix / scale + GAMMA * np.eye(oy.size)
@@ -336,11 +351,13 @@ def _recentre(kernel: np.ndarray) -> np.ndarray:
     """Shift the kernel by whole pixels so its centre of mass is the middle pixel."""
     rows, cols = np.indices(kernel.shape)
     r = kernel.shape[0] // 2
-    sy = int(round(r - float((kernel * rows).sum())))
-    sx = int(round(r - float((kernel * cols).sum())))
+    sy = round(r - float((kernel * rows).sum()))
+    sx = round(r - float((kernel * cols).sum()))
     if sy == 0 and sx == 0:
         return kernel
     out = np.zeros_like(kernel)
-    src = kernel[max(0, -sy) : kernel.shape[0] - max(0, sy), max(0, -sx) : kernel.shape[1] - max(0, sx)]
+    src = kernel[
+        max(0, -sy) : kernel.shape[0] - max(0, sy), max(0, -sx) : kernel.shape[1] - max(0, sx)
+    ]
     out[max(0, sy) : max(0, sy) + src.shape[0], max(0, sx) : max(0, sx) + src.shape[1]] = src
     return out / out.sum()
