@@ -314,7 +314,8 @@ def _estimate_kernel(args: argparse.Namespace) -> int:
     )
     rows, cols = np.nonzero(kernel)
     print(
-        f"{args.image}: a {size}x{size} camera-shake kernel in {seconds:.1f} s, "
+        f"{args.image}: a {kernel.shape[0]}x{kernel.shape[1]} camera-shake kernel in "
+        f"{seconds:.1f} s, "
         f"extent {np.ptp(rows) + 1}x{np.ptp(cols) + 1} px -> {args.output} "
         f"(use it: gpudeconv deblur IN OUT --psf {args.output} --method hyper-laplacian "
         f"--noise N)"
@@ -473,7 +474,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--kernel-size",
         type=_positive_int,
-        help="--psf estimate: the kernel's side in pixels, odd, 3..101 (default "
+        help="--psf estimate: the kernel's side in pixels, odd, 3..63 (default "
         f"{DEFAULT_KERNEL_SIZE}): the blur's extent plus a few pixels",
     )
     d.add_argument(
@@ -545,7 +546,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--kernel-size",
         type=_positive_int,
-        help=f"--kernel: its side in pixels, odd, 3..101 (default {DEFAULT_KERNEL_SIZE})",
+        help=f"--kernel: its side in pixels, odd, 3..63 (default {DEFAULT_KERNEL_SIZE})",
     )
     e.add_argument(
         "-o",

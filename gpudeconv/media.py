@@ -220,7 +220,8 @@ def _deblur_file(
         summary, crops, restore = _deblur_photo(source, target, job)
         frames = 1
     if blind:
-        summary += f"; estimated a {kernel_size}x{kernel_size} camera-shake kernel"
+        side = restore.kernel.shape[0]
+        summary += f"; estimated a {side}x{side} camera-shake kernel"
     if auto and restore.estimate is not None:
         e = restore.estimate
         summary += (

@@ -172,9 +172,10 @@ class StillRestorer:
             from .blind import estimate
 
             options = self.spec.options
-            self.estimate = estimate(
-                frame, space=options["space"], channel_order=options["channel_order"]
-            )
+            if self.noise is None or self.kernel_size is None:
+                self.estimate = estimate(
+                    frame, space=options["space"], channel_order=options["channel_order"]
+                )
             if self.noise is None:
                 total = self.estimate.noise  # the estimate's noise includes quantisation
             if self.kernel_size is not None:

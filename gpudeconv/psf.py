@@ -368,7 +368,8 @@ def quadrant_symmetric(psf: np.ndarray) -> bool:
 
 
 _SPEC_HELP = (
-    "gaussian:S, gaussian:S,SY, disk:R, motion:L,ANGLE, box:N, or a path to a .npy/.txt/.png kernel"
+    "gaussian:S, gaussian:S,SY, disk:R, motion:L,ANGLE, box:N, or a path to a "
+    ".npy/.txt/.png/.tif kernel"
 )
 
 
@@ -401,7 +402,7 @@ def parse(spec: str) -> np.ndarray:
             raise InvalidArgumentError(f"Invalid psf spec {spec!r}; box:N needs one integer N")
         return box(int(values[0]))
     path = Path(spec)
-    if path.suffix.lower() in (".npy", ".txt", ".png"):
+    if path.suffix.lower() in KERNEL_SUFFIXES:
         return from_array(_load_kernel(path))
     raise InvalidArgumentError(f"Invalid psf spec {spec!r}; expected {_SPEC_HELP}")
 

@@ -275,3 +275,17 @@ def test_stills_quick_run_beats_the_reference_on_its_cases(tmp_path):
     gains = result["summary"]["motion_gain_over_wiener_db"]
     assert gains["tv"] > 0.5 and gains["hyper-laplacian"] > 0.5, gains
     assert "hyper-laplacian" in (tmp_path / "stills-quick.md").read_text()
+
+
+@pytest.mark.slow
+def test_stills_blind_quick_run_writes_its_results(tmp_path):
+    """bench.stills_blind quick: one case, valid JSON, the table and the figure."""
+    from bench import stills_blind
+
+    assert stills_blind.main(["--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "stills_blind-quick.json").read_text())
+    (row,) = result["rows"]
+    assert row["ratio"] > 0 and 0 < row["ncc"] <= 1 + 1e-9 and row["seconds"] > 0
+    assert np.array(row["kernel_estimate"]).sum() == pytest.approx(1.0)
+    assert "success" in (tmp_path / "stills_blind-quick.md").read_text()
+    assert (tmp_path / "stills_blind-quick.png").stat().st_size > 10_000

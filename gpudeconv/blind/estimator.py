@@ -245,7 +245,8 @@ class _Decoder:
         raw = raw[..., : self.colours]
         if self.table is None:
             return raw.astype(self.xp.float32)
-        if self.xp is np and raw.dtype == np.uint8:  # OpenCV's table lookup: 5× NumPy's
+        if self.xp is np and raw.dtype == np.uint8 and raw.size >= 16 * self.colours:
+            # OpenCV's table lookup: 5× NumPy's (it returns None below 16 pixels)
             flat = np.ascontiguousarray(raw).reshape(-1, 1, self.colours)
             return cv2.LUT(flat, self.table).reshape(raw.shape)
         return self.xp.take(self.table, raw)
