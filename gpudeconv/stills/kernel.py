@@ -61,6 +61,9 @@ GAMMA, KERNEL_STEPS = 0.02, 100
 #: Kernel values below this share of the peak are set to 0; connected parts holding
 #: less than ``MINOR`` of the mass are dropped.
 FAINT, MINOR = 0.05, 0.1
+#: A photograph whose values span less than this (0.5th to 99.5th percentile) is
+#: stretched to it.
+SPAN_FLOOR = 0.5
 
 
 def estimate_kernel(
@@ -137,18 +140,22 @@ def estimate_kernel(
         noise = check_real("noise", noise, nonnegative=True)
         if noise >= 0.5:
             raise InvalidArgumentError(f"noise must be below 0.5 (images in [0, 1]); got {noise}")
-    # The L0 weights are for images spanning [0, 1]: a dark or scaled photograph is
-    # stretched to that range first (its noise with it).
+    # The L0 weights are for photographs whose values span most of [0, 1]: a dark (or
+    # otherwise scaled) one is brought to a span of 0.5 to 1, its noise with it. Spans
+    # in between stay: stretching the benchmark's low-contrast photographs (spans
+    # 0.65–0.79) to 1 let their texture through and cost 6 of 96 successes.
     low, high = (float(v) for v in np.percentile(grey, [0.5, 99.5]))
-    if not high - low > 1e-6:  # flat: no edge to read a blur from
+    span = high - low
+    if not span > 1e-6:  # flat: no edge to read a blur from
         return _delta(size)
-    grey = (grey - np.float32(low)) / np.float32(high - low)
+    gain = max(min(1.0, 1.0 / span), SPAN_FLOOR / span)
+    grey = (grey - np.float32(low)) * np.float32(gain)
     if noise is None:
         from ..blind import estimate
 
         noise = estimate(np.clip(grey, 0.0, 1.0)).noise
     else:
-        noise = noise / (high - low)
+        noise = noise * gain
 
     # Noise-aware L0 weight: an edge must stand well above the noise to be kept.
     lam = max(LAMBDA_START, 40.0 * noise * noise)
