@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.shake import kernel_correlation as correlation
 from bench.shake import shake_kernel
 from gpudeconv import degrade, estimate_kernel, metrics
 from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
@@ -12,43 +13,6 @@ from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
 from .tolerances import KERNEL_NCC, KERNEL_SHIFT_NCC
 
 SIDE = 448  # 320² left too few edges: NCC < 0.9 for 2 of 12 random kernels
-
-
-def correlation(
-    a: np.ndarray, b: np.ndarray, *, subpixel: bool = False
-) -> tuple[float, tuple[float, float]]:
-    """Normalised correlation of two kernels at their best relative shift, and the shift.
-
-    ``subpixel``: refine the whole-pixel shift within ±1 px by 0.1 px (Fourier shift of
-    ``b``): a kernel is known up to a translation, sub-pixel ones included — a ½-px
-    shift alone takes a 9-px shake kernel's correlation with itself to 0.89.
-    """
-    from scipy import ndimage
-
-    n = 2 * max(a.shape[0], b.shape[0])
-    grids = []
-    for k in (a, b):
-        grid = np.zeros((n, n))
-        top = (n - k.shape[0]) // 2
-        grid[top : top + k.shape[0], top : top + k.shape[1]] = k
-        grids.append(grid)
-    fa, fb = np.fft.fft2(grids[0]), np.fft.fft2(grids[1])
-    c = np.real(np.fft.ifft2(fa * np.conj(fb)))
-    peak = np.unravel_index(np.argmax(c), c.shape)
-    shift = tuple(float((p + n // 2) % n - n // 2) for p in peak)
-    best = float(c[peak] / np.linalg.norm(grids[0]) / np.linalg.norm(grids[1]))
-    if subpixel:
-        found = shift
-        for dy in np.linspace(-1, 1, 21):
-            for dx in np.linspace(-1, 1, 21):
-                trial = (shift[0] + dy, shift[1] + dx)
-                moved = np.real(np.fft.ifft2(ndimage.fourier_shift(fb, trial)))
-                value = float((grids[0] * moved).sum() / np.linalg.norm(grids[0]))
-                value /= np.linalg.norm(moved)
-                if value > best:
-                    best, found = value, trial
-        shift = found
-    return best, shift
 
 
 def observe(photo: np.ndarray, kernel: np.ndarray, top: int, left: int, rng) -> np.ndarray:
