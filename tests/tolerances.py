@@ -73,7 +73,7 @@ PLANTED_PRIOR_SHARE = 0.4
 #: true kernel at the best sub-pixel shift (a kernel is known up to one) on a 448²
 #: photograph, noise 1e-3, fresh 9–15 px camera-shake kernels (measured 0.975–0.992 on 5;
 #: whole-pixel shifts only: 0.87–0.99, since ½ px alone costs a 9-px kernel 0.11); and
-#: between estimates from two crops shifted by (7, −4) px, at most 1 px apart (the
-#: whole-pixel re-centring may round either way).
+#: between estimates from two crops shifted by (7, −4) px, also at the best sub-pixel
+#: shift, at most 1.5 px apart (each is centred to the whole pixel, rounding either way).
 KERNEL_NCC = 0.9
 KERNEL_SHIFT_NCC = 0.9
