@@ -45,13 +45,21 @@ SPEED_SIZE, SPEED_KERNEL = 1024, 25
 SIZE_MARGIN = 4
 
 
-def aligned_ssd(restored: np.ndarray, sharp: np.ndarray) -> float:
-    """SSD after the best sub-pixel translation (Fourier shift), ``MARGIN`` px in."""
+def align(restored: np.ndarray, sharp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``restored`` moved onto ``sharp`` by the best sub-pixel translation, and that shift.
+
+    Fourier shift, 1/20 px: a blind kernel is known up to a translation.
+    """
     from scipy import ndimage
     from skimage.registration import phase_cross_correlation
 
     shift = phase_cross_correlation(sharp, restored, upsample_factor=20, normalization=None)[0]
-    moved = np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(restored), shift)))
+    return np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(restored), shift))), shift
+
+
+def aligned_ssd(restored: np.ndarray, sharp: np.ndarray) -> float:
+    """SSD after :func:`align`, ``MARGIN`` px in (and beyond the shift's wrap-around)."""
+    moved, shift = align(restored, sharp)
     m = MARGIN + int(np.ceil(np.abs(shift).max()))
     d = moved[m:-m, m:-m] - sharp[m:-m, m:-m]
     return float(np.sum(d * d))

@@ -285,11 +285,10 @@ def _estimate_kernel(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from .frames import FrameSpec
+    from .blind import working_luma
     from .io import atomic_output, check_output
     from .media import read_photo
     from .psf import save_kernel
-    from .reference import working_luma
     from .stills import estimate_kernel
 
     if args.output is None:
@@ -300,10 +299,9 @@ def _estimate_kernel(args: argparse.Namespace) -> int:
         raise AppError("--roi and --json are for the Gaussian estimate, not --kernel")
     check_output(args.output, overwrite=args.overwrite, inputs=[args.image])
     image = read_photo(args.image)
-    spec = FrameSpec.create(image.shape, image.dtype, space=args.space)
     size = DEFAULT_KERNEL_SIZE if args.kernel_size is None else args.kernel_size
     start = time.perf_counter()
-    kernel = estimate_kernel(working_luma(image, spec), size)
+    kernel = estimate_kernel(working_luma(image, space=args.space), size)
     seconds = time.perf_counter() - start
     atomic_output(
         args.output,

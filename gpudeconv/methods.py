@@ -169,20 +169,17 @@ class StillRestorer:
         if self.noise is not None:
             total = total_noise(self.noise, self.spec.quantization_bits)
         if kernel is None:
-            from .blind import estimate
+            from .blind import estimate, working_luma
 
-            options = self.spec.options
+            decoding = {name: self.spec.options[name] for name in ("space", "channel_order")}
             if self.noise is None or self.kernel_size is None:
-                self.estimate = estimate(
-                    frame, space=options["space"], channel_order=options["channel_order"]
-                )
+                self.estimate = estimate(frame, **decoding)
             if self.noise is None:
                 total = self.estimate.noise  # the estimate's noise includes quantisation
             if self.kernel_size is not None:
-                from .reference import working_luma
                 from .stills import estimate_kernel
 
-                luma = working_luma(frame, self.spec)
+                luma = working_luma(frame, **decoding)
                 kernel = self.kernel = estimate_kernel(luma, self.kernel_size, noise=total)
             else:
                 kernel = self.kernel = self.estimate.psf()

@@ -53,25 +53,6 @@ def apply_reference(
     return out
 
 
-def _working_colour(data: np.ndarray, spec: FrameSpec) -> np.ndarray:
-    """``(H, W, C)`` code values → float64 working values of the colour channels."""
-    if spec.is_integer:
-        working = decode_table(spec.dtype.name, spec.space, "float64", spec.bits)[data]
-    else:
-        working = data.astype(np.float64)
-    return working[..., : spec.colour_channels]
-
-
-def working_luma(frame: np.ndarray, spec: FrameSpec) -> np.ndarray:
-    """A frame's luma in float64 working values (as the pipeline decodes it), ``(H, W)``."""
-    colour = _working_colour(
-        np.asarray(frame).reshape(spec.height, spec.width, spec.channels), spec
-    )
-    if colour.shape[2] == 1:
-        return colour[..., 0]
-    return colour @ np.asarray(luma_weights(spec.channel_order))
-
-
 def _through_frame_coding(
     frame: np.ndarray, spec: FrameSpec, restore: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
@@ -82,7 +63,11 @@ def _through_frame_coding(
     float64 working values, integer frames as code values of their own dtype.
     """
     data = np.asarray(frame).reshape(spec.height, spec.width, spec.channels)
-    colour = _working_colour(data, spec)
+    if spec.is_integer:
+        working = decode_table(spec.dtype.name, spec.space, "float64", spec.bits)[data]
+    else:
+        working = data.astype(np.float64)
+    colour = working[..., : spec.colour_channels]
     if spec.luma_only:
         luma = colour @ np.asarray(luma_weights(spec.channel_order))
         restored = colour + (restore(luma) - luma)[..., None]

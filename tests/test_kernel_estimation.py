@@ -7,6 +7,7 @@ import pytest
 
 from bench.shake import kernel_correlation as correlation
 from bench.shake import shake_kernel
+from bench.stills_blind import align
 from gpudeconv import degrade, estimate_kernel, metrics
 from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
 
@@ -26,11 +27,7 @@ def observe(photo: np.ndarray, kernel: np.ndarray, top: int, left: int, rng) -> 
 def aligned_psnr(sharp: np.ndarray, restored: np.ndarray, margin: int) -> float:
     """PSNR after the best sub-pixel translation: a blind kernel is known up to one (it is
     centred on its centre of mass, the true kernel on its bounding box)."""
-    from scipy import ndimage
-    from skimage.registration import phase_cross_correlation
-
-    shift = phase_cross_correlation(sharp, restored, upsample_factor=20, normalization=None)[0]
-    moved = np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(restored), shift)))
+    moved, _ = align(restored, sharp)
     inner = (slice(margin, -margin),) * 2
     return metrics.psnr(sharp[inner], moved[inner])
 

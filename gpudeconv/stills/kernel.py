@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 from scipy import fft, ndimage
 
+from .. import psf as _psf
 from .._validate import array_module, check_int, check_real, image_array, to_float
 from ..errors import InvalidArgumentError, InvalidTypeError
 
@@ -213,14 +214,6 @@ def _padding(length: int, pad: int) -> tuple[int, int]:
     return extra // 2, extra - extra // 2
 
 
-def _rotf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """The kernel's real-FFT transfer function on ``shape`` (centre at the origin)."""
-    grid = np.zeros(shape, dtype=np.float32)
-    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
-    grid[: kernel.shape[0], : kernel.shape[1]] = kernel
-    return fft.rfft2(np.roll(grid, (-ry, -rx), axis=(0, 1)), workers=-1)
-
-
 def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarray:
     """``min_x ‖k ⊛ x − y‖² + λ ‖∇x‖₀`` on ``y``'s pixels, the border's unknown.
 
@@ -236,7 +229,7 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     y = np.pad(observed, ((top, bottom), (left, right)), mode="reflect")
     inside = np.zeros(y.shape, dtype=bool)
     inside[top : top + observed.shape[0], left : left + observed.shape[1]] = True
-    h = _rotf(kernel, y.shape)
+    h = _psf.otf(kernel, y.shape)[:, : y.shape[1] // 2 + 1].astype(np.complex64)
     wy = 2 * np.pi * fft.fftfreq(y.shape[0])[:, None]
     wx = 2 * np.pi * fft.rfftfreq(y.shape[1])[None, :]
     dy, dx = np.exp(1j * wy) - 1.0, np.exp(1j * wx) - 1.0  # forward differences
@@ -324,7 +317,7 @@ def _nonnegative_solve(
     matrix = matrix / scale + GAMMA * np.eye(oy.size)
     rhs = rhs / scale
     lipschitz = _largest_eigenvalue(matrix)
-    k = np.full(oy.size, 1.0 / oy.size) if start is None else _fit(start, size).ravel()
+    k = np.full(oy.size, 1.0 / oy.size) if start is None else start.ravel()  # same scale
     z, t = k.copy(), 1.0
     for _ in range(KERNEL_STEPS):
         k_next = np.maximum(z - (matrix @ z - rhs) / lipschitz, 0.0)
@@ -343,17 +336,6 @@ def _largest_eigenvalue(matrix: np.ndarray) -> float:
     return 1.05 * float(v @ matrix @ v)
 
 
-def _fit(kernel: np.ndarray, size: int) -> np.ndarray:
-    """``kernel`` zero-padded or cropped (centred) to ``size``²."""
-    if kernel.shape[0] == size:
-        return kernel
-    out = np.zeros((size, size))
-    r, q = size // 2, kernel.shape[0] // 2
-    n = min(r, q)
-    out[r - n : r + n + 1, r - n : r + n + 1] = kernel[q - n : q + n + 1, q - n : q + n + 1]
-    return out
-
-
 def _delta(size: int) -> np.ndarray:
     delta = np.zeros((size, size))
     delta[size // 2, size // 2] = 1.0
@@ -370,9 +352,10 @@ def _threshold(kernel: np.ndarray) -> np.ndarray:
 
 
 def _clean(kernel: np.ndarray) -> np.ndarray:
-    """Drop small disconnected parts (noise read as blur), renormalise, re-centre."""
-    if not kernel.sum() > 0:
-        return _delta(kernel.shape[0])
+    """Drop small disconnected parts (noise read as blur), renormalise, re-centre.
+
+    ``kernel`` comes from :func:`_threshold`: non-negative, summing to 1.
+    """
     labels, count = ndimage.label(kernel > 0, structure=np.ones((3, 3)))
     if count > 1:
         mass = ndimage.sum(kernel, labels, index=np.arange(1, count + 1)) / kernel.sum()
