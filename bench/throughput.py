@@ -93,7 +93,7 @@ def _peers(
     calls["scipy.ndimage.correlate"] = correlate
     notes["scipy.ndimage.correlate"] = f"same filter as gauss-lap (max diff {error:.1e})"
     h, w = frame.shape[:2]
-    otf = psf.otf(kernel, (h, w))[:, : w // 2 + 1]
+    otf = psf.otf(kernel, (h, w), half=True)
     wy = 2 * np.pi * np.fft.fftfreq(h)[:, None]
     wx = 2 * np.pi * np.fft.rfftfreq(w)[None, :]
     # The same response formula as ours, computed once; the peer is the plain FFT around it.

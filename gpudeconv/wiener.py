@@ -212,7 +212,7 @@ def _response_grid(
     kernel: np.ndarray, shape: tuple[int, int], dtype: Any, xp: Any, params: dict[str, Any]
 ) -> Any:
     """``W`` on the ``rfft2`` grid of ``shape``, in the working precision."""
-    otf = _psf.otf(kernel, shape)[:, : shape[1] // 2 + 1]
+    otf = _psf.otf(kernel, shape, half=True)
     wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
     wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
     response = wiener_response(otf, wy, wx, **params)

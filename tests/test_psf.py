@@ -140,6 +140,11 @@ def test_otf_equals_dft_definition(rng):
         for j in range(5):
             expect += h[i, j] * np.exp(-1j * (wy * (i - 1) + wx * (j - 2)))
     np.testing.assert_allclose(H, expect, atol=tol.F64_EXACT)
+    # The half grid (real FFT) is the same OTF's columns 0 .. W // 2, odd and even widths.
+    np.testing.assert_allclose(psf.otf(h, shape, half=True), expect[:, :6], atol=tol.F64_EXACT)
+    np.testing.assert_allclose(
+        psf.otf(h, (8, 10), half=True), psf.otf(h, (8, 10))[:, :6], atol=tol.F64_EXACT
+    )
     # A symmetric PSF has a real OTF.
     assert np.abs(psf.otf(psf.gaussian(1.0), (16, 16)).imag).max() < tol.F64_EXACT
 

@@ -229,7 +229,7 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     y = np.pad(observed, ((top, bottom), (left, right)), mode="reflect")
     inside = np.zeros(y.shape, dtype=bool)
     inside[top : top + observed.shape[0], left : left + observed.shape[1]] = True
-    h = _psf.otf(kernel, y.shape)[:, : y.shape[1] // 2 + 1].astype(np.complex64)
+    h = _psf.otf(kernel, y.shape, half=True).astype(np.complex64)
     wy = 2 * np.pi * fft.fftfreq(y.shape[0])[:, None]
     wx = 2 * np.pi * fft.rfftfreq(y.shape[1])[None, :]
     dy, dx = np.exp(1j * wy) - 1.0, np.exp(1j * wx) - 1.0  # forward differences

@@ -49,7 +49,7 @@ class Operators:
         self.inside = (slice(my, my + rows), slice(mx, mx + cols))
         self.dtype = np.dtype(dtype)
         complex_dtype = np.complex64 if self.dtype == np.float32 else np.complex128
-        otf = _psf.otf(kernel, self.shape)[:, : self.shape[1] // 2 + 1]
+        otf = _psf.otf(kernel, self.shape, half=True)
         wy = 2 * math.pi * np.fft.fftfreq(self.shape[0])[:, None]
         wx = 2 * math.pi * np.fft.rfftfreq(self.shape[1])[None, :]
         # |D|² of the forward differences (the gradients themselves are taken in space).
