@@ -61,6 +61,8 @@ ITERATIONS, FINAL_ITERATIONS = 8, 10
 #: L0 weight: start, decay per iteration, floor (images in [0, 1]); β range of its solve.
 LAMBDA_START, LAMBDA_DECAY, LAMBDA_FLOOR = 0.016, 1 / 1.1, 1e-4
 BETA_MAX, BETA_GROWTH = 1e5, 2.0
+#: The L0 weight's floor rises with the noise variance: an edge must stand above the noise.
+FLOOR_PER_VARIANCE = 4.0
 #: Kernel solve: Tikhonov weight (relative to the mean gradient power) and FISTA steps.
 GAMMA, KERNEL_STEPS = 0.02, 100
 #: Kernel values below this share of the peak are set to 0 (``FAINT_SHORT`` for kernels
@@ -167,7 +169,7 @@ def estimate_kernel(
 
     # Noise-aware L0 weight: an edge must stand well above the noise to be kept.
     lam = max(LAMBDA_START, 40.0 * noise * noise)
-    floor = max(LAMBDA_FLOOR, 4.0 * noise * noise)
+    floor = max(LAMBDA_FLOOR, FLOOR_PER_VARIANCE * noise * noise)
     faint = FAINT_SHORT if size <= SHORT else FAINT
     latent = kernel = None
     for scale, ksize in enumerate(_pyramid(size)):
