@@ -283,8 +283,11 @@ def test_cupy_matches_numpy(cuda, rng):
 def test_unknown_boundary_equals_dense_solve(rng):
     """The Fourier-domain CG solves ``(Kᵀ M K + R) u = Kᵀ M y`` on the padded domain.
 
-    A dense float64 solve of the same normal equations: an asymmetric kernel, a natural-image
-    regulariser, a 10×9 image padded by the kernel's radius (1, 2), odd and even widths.
+    Against dense float64 matrices of the same problem — an asymmetric kernel, a
+    natural-image regulariser, a 10×9 image padded by the kernel's radius (1, 2), padded
+    widths 13 and 14 (odd, and even with a Nyquist column): its first three iterates are
+    those of a textbook preconditioned CG (preconditioner ``(KᵀK + R)⁻¹``), so every inner
+    product and spectral step is checked, and its answer is the direct solve's.
     """
     from gpudeconv.spectra import regularizer_spectrum
     from gpudeconv.unknown_boundary import solve_unknown_boundary
@@ -292,40 +295,51 @@ def test_unknown_boundary_equals_dense_solve(rng):
 
     kernel = psf.from_array(rng.random((3, 5)) + 0.1)
     rows, cols, margins = 10, 9, (1, 2)
-    for extra in (0, 1):  # padded widths 13 and 14
+    helpers = (lambda v: _rfft2(np, v), lambda v, s: _irfft2(np, v, s))
+    for extra in (0, 1):
         shape = (rows + 2 * margins[0], cols + 2 * margins[1] + extra)
         y = rng.random((rows, cols + extra))
         params = {"noise": 0.05}
         a = _circulant_matrix(kernel, shape)
-        r = _spectrum_matrix(regularizer_spectrum(*_grid(shape), **params) + np.zeros(shape))
+        spectrum = regularizer_spectrum(*_grid(shape), **params) + np.zeros(shape)
+        r = _spectrum_matrix(spectrum)
+        p = _spectrum_matrix(1.0 / (np.abs(psf.otf(kernel, shape)) ** 2 + spectrum))
         inside = np.zeros(shape, bool)
         inside[1:-1, 2:-2] = True
         m = np.diag(inside.ravel().astype(float))
         observed = np.zeros(shape)
         observed[inside] = y.ravel()
-        direct = np.linalg.solve(a.T @ m @ a + r, a.T @ m @ observed.ravel())
-        helpers = (lambda v: _rfft2(np, v), lambda v, s: _irfft2(np, v, s))
-        out, iterations = solve_unknown_boundary(
-            np,
-            y[..., None],
-            kernel,
-            params,
-            np.zeros((*shape, 1)),
-            margins,
-            helpers,
-            padded=True,
-            max_iterations=1000,
-            tolerance=0.0,
-        )
-        assert iterations < 1000
-        np.testing.assert_allclose(out[..., 0].ravel(), direct, atol=tol.DIRECT_SOLVE)
+        normal, rhs = a.T @ m @ a + r, a.T @ m @ observed.ravel()
+        problem = (np, y[..., None], kernel, params, np.zeros((*shape, 1)), margins, helpers)
+        options = {"padded": True, "tolerance": 0.0}
+
+        u = np.zeros(rhs.size)
+        residual = rhs.copy()
+        z = p @ residual
+        direction, rz = z.copy(), residual @ z
+        for iterations in (1, 2, 3):
+            a_dir = normal @ direction
+            step = rz / (direction @ a_dir)
+            u = u + step * direction
+            residual = residual - step * a_dir
+            z = p @ residual
+            direction, rz = z + (residual @ z) / rz * direction, residual @ z
+            out, used = solve_unknown_boundary(*problem, max_iterations=iterations, **options)
+            assert used == iterations
+            np.testing.assert_allclose(out[..., 0].ravel(), u, atol=tol.F64_EXACT * 100)
+        out, used = solve_unknown_boundary(*problem, max_iterations=1000, **options)
+        assert used < 1000
+        direct = np.linalg.solve(normal, rhs)
+        np.testing.assert_allclose(out[..., 0].ravel(), direct, atol=tol.CG_DIRECT_SOLVE)
 
 
-def test_unknown_boundary_runs_to_its_stopping_rule(camera, monkeypatch):
+@pytest.mark.parametrize("noise", [0.002, 1e-4])
+def test_unknown_boundary_runs_to_its_stopping_rule(camera, monkeypatch, noise):
     """The rounding-level floor must not end the CG before the step rule does.
 
-    A floor of 100 ε‖rhs‖ once stopped a 27-px shake at noise 0.002 after a third of its
-    iterations (−1 dB); the solution must match the one with no floor at all.
+    float32 (as every 8-bit photograph is solved). A floor of 100 ε‖rhs‖ once stopped a
+    27-px shake at noise 0.002 after a third of its iterations (−1 dB); 4 ε‖rhs‖ still
+    did at noise 1e-4 (−4.8 dB). The solution must match the one with no floor at all.
     """
     import gpudeconv.unknown_boundary as ub
     from bench.shake import load_kernels
@@ -333,11 +347,11 @@ def test_unknown_boundary_runs_to_its_stopping_rule(camera, monkeypatch):
     kernel = load_kernels()["shake-27"]
     sharp = camera[100:292, 100:292]
     blurred = degrade.blur(sharp, kernel, boundary="reflect")
-    observed = np.clip(blurred + np.random.default_rng(1).normal(0, 0.002, sharp.shape), 0, 1)
+    observed = np.clip(blurred + np.random.default_rng(1).normal(0, noise, sharp.shape), 0, 1)
     observed = observed.astype(np.float32)
-    solved = wiener(observed, kernel, noise=0.002)
+    solved = wiener(observed, kernel, noise=noise)
     monkeypatch.setattr(ub, "RESIDUAL_FLOOR", 0)
-    unfloored = wiener(observed, kernel, noise=0.002)
+    unfloored = wiener(observed, kernel, noise=noise)
     inner = (slice(16, -16), slice(16, -16))
     assert (
         abs(
