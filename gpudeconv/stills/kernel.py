@@ -47,6 +47,7 @@ from scipy import fft, ndimage
 from .. import psf as _psf
 from .._validate import array_module, check_int, check_real, image_array, to_float
 from ..errors import InvalidArgumentError, InvalidTypeError
+from .operators import differences_adjoint, forward_differences
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "estimate_kernel"]
 
@@ -253,13 +254,13 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     gy, gx, divergence = (np.empty_like(y) for _ in range(3))
     beta = 2.0 * lam
     while beta < BETA_MAX:
-        _forward_differences(x, gy, gx)
+        forward_differences(x, gy, gx)
         small = gy * gy
         small += gx * gx
         small = small < lam / beta
         gy[small] = 0
         gx[small] = 0
-        _divergence(gy, gx, divergence)
+        differences_adjoint(gy, gx, divergence)
         rhs = h_conj * fft.rfft2(y, workers=-1)
         rhs += np.float32(beta) * fft.rfft2(divergence, workers=-1)
         rhs /= h_power + np.float32(beta) * d_power
@@ -268,22 +269,6 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
         y = np.where(inside, y, fft.irfft2(rhs, s=y.shape, workers=-1))
         beta *= BETA_GROWTH
     return x[top : top + observed.shape[0], left : left + observed.shape[1]]
-
-
-def _forward_differences(x: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
-    """``gy, gx ← ∂y x, ∂x x`` (forward, circular), in place."""
-    np.subtract(x[1:], x[:-1], out=gy[:-1])
-    np.subtract(x[:1], x[-1:], out=gy[-1:])
-    np.subtract(x[:, 1:], x[:, :-1], out=gx[:, :-1])
-    np.subtract(x[:, :1], x[:, -1:], out=gx[:, -1:])
-
-
-def _divergence(gy: np.ndarray, gx: np.ndarray, out: np.ndarray) -> None:
-    """``out ← ∇ᵀ(gy, gx)``, the adjoint of :func:`_forward_differences` (minus the divergence)."""
-    np.subtract(gy[:-1], gy[1:], out=out[1:])
-    np.subtract(gy[-1:], gy[:1], out=out[:1])
-    out[:, 1:] += gx[:, :-1] - gx[:, 1:]
-    out[:, :1] += gx[:, -1:] - gx[:, :1]
 
 
 def _kernel_step(

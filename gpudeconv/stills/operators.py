@@ -16,7 +16,23 @@ import numpy as np
 
 from .. import psf as _psf
 
-__all__ = ["Operators"]
+__all__ = ["Operators", "differences_adjoint", "forward_differences"]
+
+
+def forward_differences(u: Any, gy: Any, gx: Any, xp: Any = np) -> None:
+    """``gy, gx ← ∂y u, ∂x u``: forward differences, circular, in place (NumPy or CuPy)."""
+    xp.subtract(u[1:], u[:-1], out=gy[:-1])
+    xp.subtract(u[:1], u[-1:], out=gy[-1:])
+    xp.subtract(u[:, 1:], u[:, :-1], out=gx[:, :-1])
+    xp.subtract(u[:, :1], u[:, -1:], out=gx[:, -1:])
+
+
+def differences_adjoint(gy: Any, gx: Any, out: Any, xp: Any = np) -> None:
+    """``out ← ∇ᵀ(gy, gx)``, the adjoint of :func:`forward_differences` (minus the divergence)."""
+    xp.subtract(gy[:-1], gy[1:], out=out[1:])  # row i: gy[i-1] - gy[i]
+    xp.subtract(gy[-1:], gy[:1], out=out[:1])
+    out[:, 1:] += gx[:, :-1] - gx[:, 1:]
+    out[:, :1] += gx[:, -1:] - gx[:, :1]
 
 
 class Operators:
@@ -88,19 +104,13 @@ class Operators:
         """Forward differences (circular on the padded domain): (∂y u, ∂x u)."""
         gy = self.xp.empty_like(u)
         gx = self.xp.empty_like(u)
-        self.xp.subtract(u[1:], u[:-1], out=gy[:-1])
-        self.xp.subtract(u[:1], u[-1:], out=gy[-1:])
-        self.xp.subtract(u[:, 1:], u[:, :-1], out=gx[:, :-1])
-        self.xp.subtract(u[:, :1], u[:, -1:], out=gx[:, -1:])
+        forward_differences(u, gy, gx, self.xp)
         return gy, gx
 
     def gradient_adjoint(self, gy: Any, gx: Any) -> Any:
         """``∇ᵀ (gy, gx)`` (minus the divergence; circular)."""
         out = self.xp.empty_like(gy)
-        self.xp.subtract(gy[:-1], gy[1:], out=out[1:])  # row i: gy[i-1] - gy[i]
-        self.xp.subtract(gy[-1:], gy[:1], out=out[:1])
-        out[:, 1:] += gx[:, :-1] - gx[:, 1:]
-        out[:, :1] += gx[:, -1:] - gx[:, :1]
+        differences_adjoint(gy, gx, out, self.xp)
         return out
 
     def embed(self, image: Any) -> Any:
