@@ -182,16 +182,25 @@ def test_robust_fit_never_loses_to_the_point_fit_under_its_posterior(rng):
         assert robust_error <= point_error * (1 + 1e-9), (found, robust_error, point_error)
 
 
-def test_a_wider_posterior_makes_a_gentler_filter(rng):
+def test_each_posterior_s_filter_wins_under_its_own_posterior(rng):
+    """The fit follows the posterior's width: under the wide posterior the wide one's filter
+    has the smaller expected error, under the narrow one the narrow one's.
+
+    (Not "a wider posterior makes a lower peak gain": that holds for most estimates only —
+    25 of 300 random ones at 5× the spread sharpen *more*, their uncertainty reaching
+    toward wider blurs — and failed CI on seed 3562924767.)
+    """
     found = _random_estimate(rng)
-    narrow = replace(found, covariance=found.covariance * 0.01)
-    wide = replace(found, covariance=found.covariance * 25)
-    w = np.linspace(0, np.pi, 33)
-    peak = {
-        k: float(np.abs(robust_filter(v).response(w[:, None], w[None, :])).max())
-        for k, v in (("narrow", narrow), ("wide", wide))
+    posteriors = {
+        "narrow": replace(found, covariance=found.covariance * 0.01).posterior(),
+        "wide": replace(found, covariance=found.covariance * 25).posterior(),
     }
-    assert peak["wide"] < peak["narrow"]
+    filters = {k: fit_posterior(v, nodes=24) for k, v in posteriors.items()}
+    for truth, other in (("wide", "narrow"), ("narrow", "wide")):
+        problem = MixtureProblem.build(posteriors[truth], "natural", nodes=24)
+        quad = problem.quad
+        own, rival = (problem.error(filters[k].response(quad.wy, quad.wx)) for k in (truth, other))
+        assert own < rival * (1 - 1e-9), (found, truth, own, rival)
 
 
 def test_sharpen_only_keeps_the_response_at_or_above_one(rng):

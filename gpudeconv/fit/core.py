@@ -137,8 +137,9 @@ def fit_posterior(
     -------
     DeconvFilter
         Minimising ``Σ_k w_k E_k(F)`` — still one ``K × K`` least-squares solve, since
-        the expectation is a sum (DESIGN §8). A wide posterior backs off toward the
-        identity by itself. The filter records the heaviest sample's PSF and noise.
+        the expectation is a sum (DESIGN §8). A wide posterior usually backs off
+        toward the identity by itself (not always: one reaching toward wider blurs can
+        sharpen more). The filter records the heaviest sample's PSF and noise.
 
     Notes
     -----
