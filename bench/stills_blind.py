@@ -43,22 +43,52 @@ SUCCESS_RATIO, TARGET_SUCCESS, TARGET_S_PER_MP = 3.0, 0.8, 10.0
 SPEED_SIZE, SPEED_KERNEL = 1024, 25
 #: What the estimator is told: the true kernel's side plus this.
 SIZE_MARGIN = 4
+#: Mirrored padding for the alignment's Fourier shift (no wrap-around of opposite edges).
+ALIGN_PAD = 32
 
 
-def align(restored: np.ndarray, sharp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``restored`` moved onto ``sharp`` by the best sub-pixel translation, and that shift.
+def align(
+    restored: np.ndarray, sharp: np.ndarray, margin: int = MARGIN
+) -> tuple[np.ndarray, np.ndarray]:
+    """``restored`` moved onto ``sharp`` by the translation of least SSD, and that shift.
 
-    Fourier shift, 1/20 px: a blind kernel is known up to a translation.
+    The SSD is taken ``margin`` px in (and beyond the shift). Phase correlation (1/20 px)
+    gives the start; it is biased toward whole pixels — the photograph's edges correlate
+    at no shift: the sharp photograph moved by half a pixel was measured at 0.45 px, which
+    left 0.35× the SSD of a true-kernel restoration, and a true-kernel restoration moved
+    by half a pixel came back with up to 1.3× its SSD. So the SSD is then minimised
+    directly (Nelder–Mead on a Fourier shift of the mirrored image, to 1/1000 px), as
+    Levin et al.'s evaluation code searches the shift that minimises it.
     """
-    from scipy import ndimage
+    from scipy import ndimage, optimize
     from skimage.registration import phase_cross_correlation
 
-    shift = phase_cross_correlation(sharp, restored, upsample_factor=20, normalization=None)[0]
-    return np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(restored), shift))), shift
+    start = phase_cross_correlation(sharp, restored, upsample_factor=20, normalization=None)[0]
+    spectrum = np.fft.fft2(np.pad(restored, ALIGN_PAD, mode="reflect"))
+    inner = (slice(margin + 2, -margin - 2),) * 2  # room for the search around the start
+
+    def moved(shift: np.ndarray) -> np.ndarray:
+        wide = np.real(np.fft.ifft2(ndimage.fourier_shift(spectrum, shift)))
+        return wide[ALIGN_PAD:-ALIGN_PAD, ALIGN_PAD:-ALIGN_PAD]
+
+    def ssd(shift: np.ndarray) -> float:
+        if np.abs(shift - start).max() > 1.5:
+            return np.inf
+        d = moved(shift)[inner] - sharp[inner]
+        return float(np.sum(d * d))
+
+    simplex = start + np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1]])
+    best = optimize.minimize(
+        ssd,
+        start,
+        method="Nelder-Mead",
+        options={"initial_simplex": simplex, "xatol": 1e-3, "fatol": 0.0, "maxiter": 300},
+    ).x
+    return moved(best), best
 
 
 def aligned_ssd(restored: np.ndarray, sharp: np.ndarray) -> float:
-    """SSD after :func:`align`, ``MARGIN`` px in (and beyond the shift's wrap-around)."""
+    """SSD after :func:`align`, ``MARGIN`` px in (and beyond the shift)."""
     moved, shift = align(restored, sharp)
     m = MARGIN + int(np.ceil(np.abs(shift).max()))
     d = moved[m:-m, m:-m] - sharp[m:-m, m:-m]
