@@ -74,7 +74,10 @@ def wiener(
         exact only for a centrosymmetric PSF: for any other (camera shake) ``reflect``
         solves with ``unknown`` instead, which assumes nothing beyond the edge and solves
         for those pixels too (:mod:`gpudeconv.unknown_boundary`: conjugate gradients
-        preconditioned by this same filter; slower, tens of FFT pairs).
+        preconditioned by this same filter; slower, tens of FFT pairs). Those pixels
+        are more unknowns than the image has equations: ``unknown`` needs a regulariser
+        (``nsr=0``, ``noise=0`` or ``lam=0`` with a PSF other than a shifted delta is a
+        ``ValueError``).
     reg : {None, 'laplacian'}
         ``'laplacian'`` gives Tikhonov regularisation with weight ``lam``.
     lam : float, optional
@@ -113,6 +116,14 @@ def wiener(
 
     if boundary == "reflect" and not is_centrosymmetric(kernel):
         boundary = "unknown"  # mirroring would see the flipped kernel
+    if boundary == "unknown" and np.count_nonzero(kernel) > 1 and _unregularised(params):
+        raise InvalidArgumentError(
+            "boundary='unknown' (what 'reflect' becomes for a PSF that is not "
+            "centrosymmetric) solves for the pixels beyond the border, which the blurred "
+            "image alone does not determine: with no regulariser (nsr=0, noise=0 or lam=0) "
+            "the answer is arbitrary. Give noise > 0, nsr > 0 or lam > 0, or "
+            "boundary='periodic'"
+        )
     squeeze = data.ndim == 2
     observed = data[..., None] if squeeze else data
     rows, cols = observed.shape[:2]
@@ -132,6 +143,11 @@ def wiener(
     if clip:
         restored = xp.clip(restored, data.min(), data.max())
     return restored
+
+
+def _unregularised(params: dict[str, Any]) -> bool:
+    """True when the regulariser is zero at every frequency."""
+    return not any(params.get(key) for key in ("nsr", "noise", "lam"))
 
 
 def _check_regularisation(

@@ -233,6 +233,23 @@ def test_identity_psf_property(h, w, channels, dtype, boundary):
     np.testing.assert_allclose(out, image / scale, atol=tol.F32_FFT)
 
 
+@pytest.mark.parametrize("kwargs", [{"nsr": 0.0}, {"noise": 0.0}, {"reg": "laplacian", "lam": 0}])
+def test_an_unknown_boundary_without_a_regulariser_is_refused(kwargs):
+    """The pixels beyond the border are more unknowns than the data have equations: with
+    nothing to choose among them the solve returned NaN (float32) or 1e36 (float64) for a
+    9×9 image and a 3-px box across a width the box erases."""
+    image = np.random.default_rng(0).random((9, 9))
+    asymmetric = np.outer(np.ones(3) / 3, [0.2, 0.5, 0.3])
+    with pytest.raises(ValueError, match="no regulariser"):
+        wiener(image, asymmetric, **kwargs)
+    with pytest.raises(ValueError, match="no regulariser"):
+        wiener(image, asymmetric, boundary="unknown", **kwargs)
+    assert np.isfinite(wiener(image, asymmetric, boundary="periodic", **kwargs)).all()
+    shifted = np.zeros((3, 3))
+    shifted[0, 1] = 1.0  # a pure shift: nothing to choose, still solved
+    assert np.isfinite(wiener(image, shifted, **kwargs)).all()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
