@@ -185,6 +185,11 @@ def run_batch(
         raise InvalidArgumentError(f"--workers must be in 1..1024; got {workers!r}")
     if workers is not None and scheduler is not None:
         raise InvalidArgumentError("give --workers (a local cluster) or --scheduler, not both")
+    if kernel_size is not None and psf_spec != "estimate":
+        # Refused once here rather than failing every file with the same reason.
+        raise InvalidArgumentError(
+            "--kernel-size is for --psf estimate (a blind camera-shake kernel)"
+        )
     pairs = plan_batch(input_dir, output_dir)
     options = {
         "psf_spec": psf_spec,

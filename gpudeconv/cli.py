@@ -243,8 +243,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.kernel:
         return _estimate_kernel(args)
-    if args.output is not None or args.kernel_size is not None:
-        raise AppError("-o/--output and --kernel-size go with --kernel (a camera-shake kernel)")
+    if args.output is not None or args.kernel_size is not None or args.overwrite:
+        raise AppError(
+            "-o/--output, --kernel-size and --overwrite go with --kernel (a camera-shake "
+            "kernel); the Gaussian estimate writes no file"
+        )
     image = read_photo(args.image)
     roi = None
     if args.roi:

@@ -147,6 +147,8 @@ def test_plan_and_refusals(tmp_path, folder):
         plan_batch(folder, tmp_path / "file")
     with pytest.raises(ValueError, match="--workers must be in"):
         run_batch(folder, tmp_path / "out", workers=0)
+    with pytest.raises(ValueError, match="--kernel-size is for --psf estimate"):
+        run_batch(folder, tmp_path / "out", kernel_size=15)  # once, not once per file
     with pytest.raises(BatchError, match="cannot reach the Dask scheduler"):
         run_batch(folder, tmp_path / "out2", scheduler="nonsense", progress=False)
     assert not (tmp_path / "out2").exists()

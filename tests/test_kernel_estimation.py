@@ -122,9 +122,11 @@ def test_bad_inputs_are_refused_with_the_reason(image, size, options, error, mes
 
 
 def test_flat_image_gives_a_valid_kernel():
-    """Nothing to read a blur from: still a valid kernel (no NaN from 0/0)."""
-    kernel = estimate_kernel(np.full((96, 96), 0.5), 9, noise=0.0, iterations=1)
+    """Nothing to read a blur from: a delta (no NaN from 0/0), and a warning saying so."""
+    with pytest.warns(UserWarning, match="flat"):
+        kernel = estimate_kernel(np.full((96, 96), 0.5), 9, noise=0.0, iterations=1)
     assert np.isfinite(kernel).all() and kernel.sum() == pytest.approx(1.0)
+    assert kernel[4, 4] == 1.0
 
 
 def test_command_line_estimates_writes_and_uses_a_kernel(tmp_path, capsys, photo, rng):
@@ -172,6 +174,7 @@ def test_command_line_refusals_are_one_line(tmp_path, capsys):
         (["estimate", "in.png", "--kernel"], "needs -o"),
         (["estimate", "in.png", "--kernel", "-o", "k.jpg"], "a kernel is written as"),
         (["estimate", "in.png", "-o", "k.png"], "go with --kernel"),
+        (["estimate", "in.png", "--overwrite"], "go with --kernel"),
         (["estimate", "in.png", "--kernel", "-o", "in.png"], "input"),
     ):
         args = [a if not a.startswith(("in.", "o.", "k.")) else str(tmp_path / a) for a in argv]

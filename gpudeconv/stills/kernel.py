@@ -46,7 +46,8 @@ from scipy import fft, ndimage
 
 from .. import psf as _psf
 from .._validate import array_module, check_int, check_real, image_array, to_float
-from ..errors import InvalidArgumentError, InvalidTypeError
+from ..colour import luma_weights
+from ..errors import InvalidArgumentError, InvalidTypeError, warn
 from .operators import differences_adjoint, forward_differences
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "estimate_kernel"]
@@ -92,8 +93,8 @@ def estimate_kernel(
     ----------
     image : (H, W) or (H, W, C) array
         float in [0, 1], or uint8/uint16 (scaled); colour is reduced to its luma
-        (Rec. 601 weights on the first three channels). NumPy or CuPy (copied to the host:
-        the estimator runs on the CPU).
+        (Rec. 709 weights on the first three channels, taken as RGB: the package's luma).
+        NumPy or CuPy (copied to the host: the estimator runs on the CPU).
     size : int
         The kernel's side in pixels: 3 to 63, odd (an even size is rounded up), and at
         most a third of the crop's shorter side. Give the blur's extent plus a few
@@ -158,6 +159,10 @@ def estimate_kernel(
     low, high = (float(v) for v in np.percentile(grey, [0.5, 99.5]))
     span = high - low
     if not span > 1e-6:  # flat: no edge to read a blur from
+        warn(
+            f"the image is flat (its values span {span:.3g}): no edge to read a blur from; "
+            "returning a delta (no blur)"
+        )
         return _delta(size)
     gain = max(min(1.0, 1.0 / span), SPAN_FLOOR / span)
     grey = (grey - np.float32(low)) * np.float32(gain)
@@ -197,7 +202,7 @@ def _luma(image: np.ndarray) -> np.ndarray:
         return image
     if image.shape[2] < 3:
         return image[..., 0]
-    return image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return image[..., :3] @ np.array(luma_weights("rgb"), dtype=np.float32)
 
 
 def _centre(shape: tuple[int, ...], side: int) -> tuple[slice, slice]:
