@@ -72,7 +72,9 @@ def _check(out, frame, filt, pipe):
     ref = restore_reference(frame, filt, pipe.spec)
     assert out.shape == frame.shape and out.dtype == frame.dtype and out.flags.c_contiguous
     if frame.dtype == np.float32:
-        np.testing.assert_allclose(out, ref, atol=tol.PIPELINE_F32, rtol=0)
+        gpu = pipe.describe()["backend"] in ("cuda", "cuda-sim")
+        atol = tol.PIPELINE_F32_GPU if gpu else tol.PIPELINE_F32
+        np.testing.assert_allclose(out, ref, atol=atol, rtol=0)
     else:
         diff = np.abs(out.astype(np.int64) - ref.astype(np.int64))
         assert diff.max() <= tol.PIPELINE_LSB
@@ -193,7 +195,11 @@ def test_no_allocation_per_frame(rng, filters):
     frame = _frame(rng, (256, 256), "u8-bgr")
     pipe = Pipeline(filters["gauss-lap"], shape=frame.shape, dtype=np.uint8, backend="cpu")
     out = np.empty_like(frame)
-    pipe(frame, out=out)  # first frame: anything lazily created is created now
+    # Warm-up: each pool thread makes its strip scratch the first time it runs a strip,
+    # and one frame need not reach every thread (one warm-up frame left a thread idle in
+    # 11 of 100 tries: 283 kB allocated in the traced call).
+    for _ in range(8):
+        pipe(frame, out=out)
     tracemalloc.start()
     try:
         pipe(frame, out=out)

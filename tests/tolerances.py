@@ -22,6 +22,10 @@ SRGB_SEAM = 5e-8
 #: Pipeline float32 output against the float64 reference (issue 4). The CPU backend
 #: measures ~6e-6 on uniform noise (the worst case) with weights summing to ~200 in |w|.
 PIPELINE_F32 = 1e-5
+#: The same for the CUDA kernels (emulated): each tile is centred on the midrange of 9
+#: of its pixels, not the frame's level, and sums in its own order; on degenerate frames
+#: (17×1) the worst of ~2000 random cases measured 1.14e-5 (median 5e-6).
+PIPELINE_F32_GPU = 2e-5
 #: Pipeline integer output against the float64 reference through the same transfer (LSB).
 PIPELINE_LSB = 1
 
@@ -54,10 +58,11 @@ NOISE_RATIO = (0.8, 1.25)
 HARM_DB = 0.1
 #: A restoration may raise the 8-pixel blockiness ratio by at most this much.
 BLOCKINESS_RISE = 0.01
-#: Sharpen-only fits hold F ≥ 1 on a 33×33 grid; between its nodes F may dip this much
-#: (checked on a 129×129 grid: the worst of 26 random estimates dipped 8.0e-4, a loss of
-#: under 0.01 dB at that frequency; 1e-4 failed CI now and then).
-SHARPEN_FLOOR = 1e-3
+#: Sharpen-only fits hold F ≥ 1 on a 33×33 grid (to 2e-15); between its nodes F may dip
+#: this much (on a 129×129 grid the worst of 1000 random estimates dipped 2.6e-3, the
+#: 99.9th percentile 2.2e-3: a loss of 0.02 dB at that frequency; 1e-4 and then 1e-3,
+#: set from the worst of 26, failed CI now and then — 0.9 % of seeds).
+SHARPEN_FLOOR = 5e-3
 #: Known Gaussian blur restored on code values, judged by ffmpeg's psnr filter on Y
 #: (issue 13's target, dB over the blurred clip).
 VIDEO_GAIN_DB = 2.0

@@ -53,6 +53,8 @@ curve is steepest; float64 keeps them within 1 code.
 
 Thread safety: each call snapshots the weights and plan, and every strip uses the scratch
 of the worker thread that runs it, so one backend may be called from several threads.
+That scratch is made the first time a thread runs a strip: in steady state nothing is
+allocated per frame, but the first frame need not reach every pool thread.
 """
 
 from __future__ import annotations
