@@ -62,10 +62,11 @@ def test_the_estimated_kernel_restores_the_photograph(photo):
 
     A pinned kernel, not a fresh one: a blind estimator succeeds at a rate, and this case
     has a failure tail: of 47 random 11-px shakes, 46 gained +6.4 to +12 dB over the input
-    and one +3.5; a CI run drew one that gained +3.1 (seed 494228465: NCC 0.946, its finest
-    scale still converging — 10 more iterations there gave +9). The rate is the
-    benchmark's to measure (96 cases); this test checks the path end to end (estimate,
-    centring, restoration) on seed 15: +8.5 dB.
+    and one +3.5 (scored with the earlier phase-correlation alignment); a CI run drew one
+    that gained +3.1 (seed 494228465: NCC 0.946, its finest scale still converging — 10
+    more iterations there gave +9). The rate is the benchmark's to measure (96 cases);
+    this test checks the path end to end (estimate, centring, restoration) on seed 15:
+    +8.5 dB.
     """
     from gpudeconv import restore
 
