@@ -48,7 +48,7 @@ from .. import psf as _psf
 from .._validate import array_module, check_int, check_real, image_array, to_float
 from ..colour import luma_weights
 from ..errors import InvalidArgumentError, InvalidTypeError, warn
-from .operators import differences_adjoint, forward_differences
+from .operators import differences_adjoint, differences_power, forward_differences
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "estimate_kernel"]
 
@@ -247,13 +247,9 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     inside[top : top + observed.shape[0], left : left + observed.shape[1]] = True
     h = _psf.otf(kernel, y.shape, half=True).astype(np.complex64)
     h_conj = np.conj(h)
-    wy = 2 * np.pi * fft.fftfreq(y.shape[0])[:, None]
-    wx = 2 * np.pi * fft.rfftfreq(y.shape[1])[None, :]
     # |D|² of the forward differences; the gradients themselves are taken in space and
     # their adjoint (a backward difference) too, so the right-hand side is one FFT.
-    d_power = (np.abs(np.exp(1j * wy) - 1.0) ** 2 + np.abs(np.exp(1j * wx) - 1.0) ** 2).astype(
-        np.float32
-    )
+    d_power = differences_power(y.shape).astype(np.float32)
     h_power = (h.real**2 + h.imag**2).astype(np.float32)
     x = y
     gy, gx, divergence = (np.empty_like(y) for _ in range(3))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import psf as _psf
 
-__all__ = ["Operators", "differences_adjoint", "forward_differences"]
+__all__ = ["Operators", "differences_adjoint", "differences_power", "forward_differences"]
 
 
 def forward_differences(u: Any, gy: Any, gx: Any, xp: Any = np) -> None:
@@ -25,6 +25,13 @@ def forward_differences(u: Any, gy: Any, gx: Any, xp: Any = np) -> None:
     xp.subtract(u[:1], u[-1:], out=gy[-1:])
     xp.subtract(u[:, 1:], u[:, :-1], out=gx[:, :-1])
     xp.subtract(u[:, :1], u[:, -1:], out=gx[:, -1:])
+
+
+def differences_power(shape: tuple[int, int]) -> np.ndarray:
+    """``|D|²`` of :func:`forward_differences` on the rfft2 grid of ``shape`` (float64)."""
+    wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
+    wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
+    return np.abs(np.exp(1j * wy) - 1.0) ** 2 + np.abs(np.exp(1j * wx) - 1.0) ** 2
 
 
 def differences_adjoint(gy: Any, gx: Any, out: Any, xp: Any = np) -> None:
@@ -66,10 +73,8 @@ class Operators:
         self.dtype = np.dtype(dtype)
         complex_dtype = np.complex64 if self.dtype == np.float32 else np.complex128
         otf = _psf.otf(kernel, self.shape, half=True)
-        wy = 2 * math.pi * np.fft.fftfreq(self.shape[0])[:, None]
-        wx = 2 * math.pi * np.fft.rfftfreq(self.shape[1])[None, :]
         # |D|² of the forward differences (the gradients themselves are taken in space).
-        d_power = np.abs(np.exp(1j * wy) - 1.0) ** 2 + np.abs(np.exp(1j * wx) - 1.0) ** 2
+        d_power = differences_power(self.shape)
         self.h = xp.asarray(otf.astype(complex_dtype))[..., None]
         self.h_power = (self.h * self.h.conj()).real.astype(self.dtype)
         self.d_power = xp.asarray(d_power.astype(self.dtype))[..., None]
