@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import time
 
 import cv2
 import numpy as np
@@ -189,10 +190,34 @@ def _screen(display: str) -> np.ndarray:
     return np.asarray(ImageGrab.grab(xdisplay=display))[..., ::-1].copy()
 
 
-@pytest.mark.slow
-def test_window_as_a_user_sees_it(display, tmp_path):
-    """A real window under Xvfb, read back from a screenshot of the whole screen."""
-    shot = tmp_path / "shot.png"
+def _as_seen(seen: dict) -> dict:
+    """What the screenshot shows of the window, as the numbers the test bounds."""
+    x, y, w, h = seen["rect"]
+    screen, view = seen["screen"], seen["view"]
+    drawn = screen[y : y + h, x : x + w].astype(np.float64)
+    # Dark text on the light panel left of each trackbar (without fonts Qt leaves it
+    # blank), and white overlay text (σ, angle, noise, confidence) on its dark band.
+    panel = screen[y + h : y + h + 80, x : x + 100]
+    overlay = screen[y : y + 24, x : x + 360]
+    return {
+        "size": (w, h),
+        "error": np.abs(drawn - view).mean() if drawn.shape == view.shape else np.inf,
+        "label_pixels": int((panel.max(axis=2) < 110).sum()),
+        "overlay_pixels": int((overlay.min(axis=2) > 200).sum()),
+    }
+
+
+def _looks_right(found: dict) -> bool:
+    return (
+        found["size"] == (640, 480)
+        and found["error"] < 4.0
+        and found["label_pixels"] > 150
+        and found["overlay_pixels"] > 200
+    )
+
+
+def _live_session(display: str, shot) -> tuple[str, dict]:
+    """Run the viewer in a real window: drag a trackbar, screenshot, close the window."""
     seen = {}
 
     def script(viewer):
@@ -203,15 +228,37 @@ def test_window_as_a_user_sees_it(display, tmp_path):
         if n == 6:
             seen["sigma"] = viewer.sigma
             viewer.save_screenshot(shot)
-            for _ in range(5):  # let Qt finish painting before the screen is read
-                cv2.waitKey(20)
-            seen["screen"] = _screen(display)
-            seen["rect"] = cv2.getWindowImageRect("gpudeconv live")
             seen["view"] = viewer.image.copy()
+            # Qt paints when its event loop runs; give it up to 10 s on a loaded
+            # machine. A frame that never arrives still fails in the test.
+            deadline = time.monotonic() + 10.0
+            while True:
+                cv2.waitKey(20)
+                seen["rect"] = cv2.getWindowImageRect("gpudeconv live")
+                seen["screen"] = _screen(display)
+                if _looks_right(_as_seen(seen)) or time.monotonic() > deadline:
+                    break
         if n == 8:
             cv2.destroyWindow("gpudeconv live")  # the user closes the window
 
     summary = run_live(LiveOptions(headless=False, on_frame=script))  # 480x640 card, auto
+    return summary, seen
+
+
+@pytest.mark.slow
+def test_window_as_a_user_sees_it(display, tmp_path):
+    """A real window under Xvfb, read back from a screenshot of the whole screen."""
+    shot = tmp_path / "shot.png"
+    # The Qt inside opencv-python sometimes misses a new window's MapNotify under
+    # Xvfb on a busy machine and then never paints it: the whole screen stays black
+    # (a bare cv2.namedWindow/imshow script, no gpudeconv: 6 of 25 runs with four
+    # busy processes on two cores, 0 of 30 idle; also with a window manager). Only
+    # that case -- not one pixel drawn anywhere -- is run again; a wrong picture fails.
+    for _attempt in range(4):
+        summary, seen = _live_session(display, shot)
+        if seen["screen"].max() > 0:
+            break
+    assert seen["screen"].max() > 0, "Qt never painted the window in 4 sessions"
     assert seen["sigma"] == pytest.approx(1.5)
     assert summary.startswith("frames 9,")  # closed after frame 8: the next one ends the run
     assert "method auto" in summary
@@ -221,20 +268,13 @@ def test_window_as_a_user_sees_it(display, tmp_path):
     yellow = (divider[..., 1] > 200) & (divider[..., 2] > 200) & (divider[..., 0] < 80)
     assert yellow.any(axis=1).mean() > 0.8  # the split line runs down the middle
 
-    # On the screen: the frame is drawn pixel for pixel (aspect and size kept) ...
-    x, y, w, h = seen["rect"]
-    assert (w, h) == (640, 480)
-    screen = seen["screen"]
-    drawn = screen[y : y + h, x : x + w].astype(np.float64)
-    assert np.abs(drawn - seen["view"]).mean() < 4.0
-    # ... and the trackbars below it carry readable labels: dark text on the light panel
-    # left of each slider (without fonts Qt leaves that panel blank).
-    panel = screen[y + h : y + h + 80, x : x + 100]
-    text = (panel.max(axis=2) < 110).sum()
-    assert text > 150, f"no trackbar labels drawn ({text} dark pixels)"
-    # The overlay shows the estimate: σ, angle, noise and confidence.
-    overlay = screen[y : y + 24, x : x + 360]
-    assert (overlay.min(axis=2) > 200).sum() > 200  # white text on the darkened band
+    # On the screen: the frame is drawn pixel for pixel (aspect and size kept), the
+    # trackbars below it carry readable labels, the overlay shows the estimate.
+    found = _as_seen(seen)
+    assert found["size"] == (640, 480)
+    assert found["error"] < 4.0, found
+    assert found["label_pixels"] > 150, f"no trackbar labels drawn: {found}"
+    assert found["overlay_pixels"] > 200, f"no overlay text: {found}"
 
 
 def test_card_source_is_deterministic():
