@@ -126,7 +126,9 @@ def test_auto_and_compare_figure(tmp_path, rng):
 def test_streamed_memory_is_a_band_not_the_image(tmp_path, rng, monkeypatch):
     # The peak of NumPy's allocations must not grow with the image's height: twice the
     # rows add far less than the added image (the filter's fit and the pipelines' scratch
-    # cost the same for both).
+    # cost the same for both). The growth measured 0.07-1.13 MB of the 6.3 MB added,
+    # depending on how many bands the worker threads hold at once on a busy machine;
+    # an image held whole adds all 6.3 MB.
     monkeypatch.setattr(big, "BAND_ROWS", 256)
     peaks = {}
     for rows in (2048, 4096):
@@ -142,7 +144,7 @@ def test_streamed_memory_is_a_band_not_the_image(tmp_path, rng, monkeypatch):
             tracemalloc.stop()
     added = 2048 * 1024 * 3
     growth = peaks[4096] - peaks[2048]
-    assert growth < 0.25 * added, f"peaks {peaks}: +{growth / 1e6:.1f} MB for +{added / 1e6} MB"
+    assert growth < 0.5 * added, f"peaks {peaks}: +{growth / 1e6:.1f} MB for +{added / 1e6} MB"
 
 
 def test_outputs_are_never_lost(tmp_path, rng, monkeypatch):

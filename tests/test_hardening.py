@@ -70,12 +70,12 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     ],
 )
 def test_compare_never_overwrites_an_input_an_output_or_an_existing_file(
-    tmp_path, photo, capsys, compare, message
+    tmp_path, photo, capsys, compare, message, monkeypatch
 ):
     (tmp_path / "sub").mkdir()
     (tmp_path / "existing.png").write_bytes(b"keep me")
     before = _snapshot(tmp_path)
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # restored after the test, whatever happens
     argv = ["deblur", "in.png", "out.png", "--psf", "gaussian:1.2", "--noise", "0.003"]
     assert main([*argv, "--quiet", "--compare", compare]) == 2
     err = capsys.readouterr().err
@@ -284,13 +284,18 @@ def test_a_terminated_video_run_leaves_no_temporary_file(tmp_path, signum):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.*")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait until the temporary output exists: mid-run
-    assert list(tmp_path.glob(".out.*")), "the run never started writing"
-    time.sleep(0.3)
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.*")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait until the temporary output exists: mid-run
+        assert list(tmp_path.glob(".out.*")), "the run never started writing"
+        time.sleep(0.3)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # a failed wait: no run left behind
+            process.kill()
+            process.communicate()
     assert process.returncode == 128 + signum, err
     assert f"stopped by {signal.Signals(signum).name}" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]

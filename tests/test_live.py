@@ -151,13 +151,9 @@ def display():
         if shutil.which("apt-get") is None or os.geteuid() != 0:
             pytest.skip(f"{missing} missing and cannot be installed here (needs root apt-get)")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", *missing],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
+        run = {"check": True, "env": env, "capture_output": True, "timeout": 600}
+        subprocess.run(["apt-get", "update", "-qq"], **run)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], **run)
     # -displayfd: Xvfb picks a free display number and writes it to the pipe when ready.
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
@@ -171,6 +167,7 @@ def display():
         number = pipe.readline().strip()
     if not number:
         server.kill()
+        server.wait()
         pytest.fail("Xvfb did not start")
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = f":{number}"

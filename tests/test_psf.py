@@ -48,7 +48,7 @@ def test_gaussian_anisotropic_shape_and_axes():
     assert var_y > 10 * var_x
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)  # the same examples every run
 @given(st.floats(0.2, 6.0), st.floats(0.2, 6.0), st.sampled_from(["integrated", "sampled"]))
 def test_gaussian_properties(sx, sy, mode):
     h = psf.gaussian(sx, sy, mode=mode)
@@ -102,7 +102,7 @@ def test_motion_axis_aligned():
     np.testing.assert_allclose(psf.motion(1, 33), [[1.0]], atol=tol.F64_EXACT)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # the same examples every run
 @given(st.floats(1.0, 15.0), st.floats(-360.0, 360.0))
 def test_motion_properties(length, angle):
     h = psf.motion(length, angle)

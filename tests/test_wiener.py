@@ -210,7 +210,7 @@ def test_the_degradation_model_has_no_unknown_boundary():
         degrade.blur(np.ones((8, 8)), psf.gaussian(1.0), boundary="unknown")
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)  # the same examples every run
 @given(
     st.integers(1, 40),
     st.integers(1, 40),
