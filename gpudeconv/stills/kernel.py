@@ -63,8 +63,14 @@ ITERATIONS, FINAL_ITERATIONS = 8, 10
 #: L0 weight: start, decay per iteration, floor (images in [0, 1]); β range of its solve.
 LAMBDA_START, LAMBDA_DECAY, LAMBDA_FLOOR = 0.016, 1 / 1.1, 1e-4
 BETA_MAX, BETA_GROWTH = 1e5, 2.0
-#: The L0 weight's floor rises with the noise variance: an edge must stand above the noise.
-FLOOR_PER_VARIANCE = 4.0
+#: The L0 weight's floor rises with the noise variance: an edge must stand above the
+#: noise (12σ²: edges of about 3.5σ; 4σ² let fur and cells through at noise 0.01).
+FLOOR_PER_VARIANCE = 12.0
+#: Noisy photographs: the kernel solve low-passes both sides' gradients by a Gaussian of
+#: ``SMOOTH_PER_NOISE·σ`` px (1 px at σ = 0.01), ramping in from nothing at
+#: ``SMOOTH_START`` to full at ``SMOOTH_FULL`` (at σ 0.0026 a quarter pixel already lost
+#: fine kernel detail: 33 -> 32 successes of 48, geometric-mean ratio 2.61 -> 2.95).
+SMOOTH_PER_NOISE, SMOOTH_START, SMOOTH_FULL = 100.0, 0.003, 0.007
 #: Kernel solve: Tikhonov weight (relative to the mean gradient power) and FISTA steps.
 GAMMA, KERNEL_STEPS = 0.02, 100
 #: Kernel values below this share of the peak are set to 0 (``FAINT_SHORT`` for kernels
@@ -177,6 +183,7 @@ def estimate_kernel(
     lam = max(LAMBDA_START, 40.0 * noise * noise)
     floor = max(LAMBDA_FLOOR, FLOOR_PER_VARIANCE * noise * noise)
     faint = FAINT_SHORT if size <= SHORT else FAINT
+    smoothing = _smoothing(noise)
     latent = kernel = None
     for scale, ksize in enumerate(_pyramid(size)):
         observed = grey if ksize == size else _resize(grey, ksize / size)
@@ -188,10 +195,10 @@ def estimate_kernel(
         kernel = None  # re-read at each scale from the carried latent image
         steps = iterations + (FINAL_ITERATIONS if ksize == size else 0)
         for _ in range(steps):
-            kernel = _kernel_step(latent, observed, ksize, kernel, faint)
+            kernel = _kernel_step(latent, observed, ksize, kernel, faint, smoothing)
             latent = _l0_latent(observed, kernel, lam)
             lam = max(lam * LAMBDA_DECAY, floor)
-        kernel = _clean(_kernel_step(latent, observed, ksize, kernel, faint))
+        kernel = _clean(_kernel_step(latent, observed, ksize, kernel, faint, smoothing))
         if callback is not None:
             callback(scale, kernel.copy())
     return kernel
@@ -224,6 +231,12 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, (cols, rows), interpolation=cv2.INTER_AREA)
 
 
+def _smoothing(noise: float) -> float:
+    """The kernel solve's Gaussian low-pass (px) for noise ``noise``: 0 when it is low."""
+    ramp = min(max((noise - SMOOTH_START) / (SMOOTH_FULL - SMOOTH_START), 0.0), 1.0)
+    return SMOOTH_PER_NOISE * noise * ramp
+
+
 def _padding(length: int, pad: int) -> tuple[int, int]:
     """``(before, after)``: at least ``pad`` each side, to a fast FFT length."""
     extra = fft.next_fast_len(length + 2 * pad, real=True) - length
@@ -251,23 +264,26 @@ def _l0_latent(observed: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarr
     # their adjoint (a backward difference) too, so the right-hand side is one FFT.
     d_power = differences_power(y.shape).astype(np.float32)
     h_power = (h.real**2 + h.imag**2).astype(np.float32)
+    outside = ~inside
     x = y
-    gy, gx, divergence = (np.empty_like(y) for _ in range(3))
+    gy, gx, divergence, power = (np.empty_like(y) for _ in range(4))
+    small = np.empty(y.shape, dtype=bool)
     beta = 2.0 * lam
     while beta < BETA_MAX:
         forward_differences(x, gy, gx)
-        small = gy * gy
-        small += gx * gx
-        small = small < lam / beta
-        gy[small] = 0
-        gx[small] = 0
+        np.multiply(gy, gy, out=power)
+        power += gx * gx
+        np.less(power, lam / beta, out=small)
+        np.copyto(gy, 0, where=small)
+        np.copyto(gx, 0, where=small)
         differences_adjoint(gy, gx, divergence)
         rhs = h_conj * fft.rfft2(y, workers=-1)
         rhs += np.float32(beta) * fft.rfft2(divergence, workers=-1)
         rhs /= h_power + np.float32(beta) * d_power
         x = fft.irfft2(rhs, s=y.shape, workers=-1)
         np.multiply(h, rhs, out=rhs)  # h first: the operand order changes the rounding
-        y = np.where(inside, y, fft.irfft2(rhs, s=y.shape, workers=-1))
+        # y is a fresh padded copy (x no longer aliases it): refill its unknowns in place
+        np.copyto(y, fft.irfft2(rhs, s=y.shape, workers=-1), where=outside)
         beta *= BETA_GROWTH
     return x[top : top + observed.shape[0], left : left + observed.shape[1]]
 
@@ -278,8 +294,15 @@ def _kernel_step(
     size: int,
     start: np.ndarray | None,
     faint: float,
+    smoothing: float = 0.0,
 ) -> np.ndarray:
-    """The non-negative kernel mapping the latent image's gradients onto the observed."""
+    """The non-negative kernel mapping the latent image's gradients onto the observed.
+
+    ``smoothing`` > 0: both sides' gradients are low-passed by a Gaussian ``G`` of that
+    many px. ``∂(G ⊛ y) = k ⊛ ∂(G ⊛ x)`` still holds, so the kernel is the same; the
+    normal equations are weighted by ``|G|²``, and the fine gradients, where noise and
+    texture outweigh the edges, count less.
+    """
     (top, bottom), (left, right) = (
         _padding(observed.shape[0], size),
         _padding(observed.shape[1], size),
@@ -297,6 +320,12 @@ def _kernel_step(
         gy = fft.rfft2(window * (np.roll(y, -1, axis=axis) - y), workers=-1)
         auto += gx.real**2 + gx.imag**2
         cross += np.conj(gx) * gy
+    if smoothing > 0:
+        fy = np.fft.fftfreq(x.shape[0])[:, None]
+        fx = np.fft.rfftfreq(x.shape[1])[None, :]
+        weight = np.exp(-4 * np.pi**2 * smoothing**2 * (fy**2 + fx**2))  # |G|²
+        auto *= weight
+        cross *= weight
     kernel = _nonnegative_solve(
         fft.irfft2(auto, s=x.shape, workers=-1),
         fft.irfft2(cross, s=x.shape, workers=-1),
