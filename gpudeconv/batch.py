@@ -126,10 +126,19 @@ def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path
     return pairs
 
 
-def restore_one(source: str, target: str, options: dict[str, Any]) -> FileOutcome:
-    """One task: restore ``source`` into ``target``; every failure becomes an outcome."""
+def restore_one(
+    source: str, target: str, options: dict[str, Any], planned_absent: bool = False
+) -> FileOutcome:
+    """One task: restore ``source`` into ``target``; every failure becomes an outcome.
+
+    ``planned_absent``: ``target`` did not exist when the batch was planned. If it exists
+    now (and the batch does not overwrite), this is a retry whose first attempt wrote it
+    (outputs appear whole, by a rename) and whose worker died before reporting: restored.
+    """
     from .media import _deblur_file
 
+    if planned_absent and not options.get("overwrite") and Path(target).exists():
+        return FileOutcome(source, target, "restored", reason="written by an earlier attempt")
     start = time.perf_counter()
     try:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -231,7 +240,8 @@ def _run(
     from tqdm import tqdm
 
     futures = {
-        client.submit(restore_one, str(s), str(t), options, pure=False): (s, t) for s, t in todo
+        client.submit(restore_one, str(s), str(t), options, not t.exists(), pure=False): (s, t)
+        for s, t in todo
     }
     outcomes = {}
     with tqdm(total=len(todo), unit="file", disable=not progress, file=sys.stderr) as bar:

@@ -121,6 +121,39 @@ def test_a_killed_worker_does_not_stop_the_batch(tmp_path, folder):
     assert not [p for p in out.rglob(".*")]  # the killed task's temporary file is gone
 
 
+def test_a_retried_task_whose_first_attempt_wrote_its_output_is_restored(tmp_path, folder):
+    """A worker can die after its task's output appeared (a rename) but before the
+    scheduler heard of it; the retry then finds the output: restored, not 'exists'."""
+    from gpudeconv.batch import restore_one
+
+    source, target = folder / "p0.png", tmp_path / "p0.png"
+    options = {**_task_options(), "overwrite": False}
+    first = restore_one(str(source), str(target), options, planned_absent=True)
+    assert first.status == "restored" and first.frames == 1
+    written = target.read_bytes()
+    retry = restore_one(str(source), str(target), options, planned_absent=True)
+    assert retry.status == "restored" and target.read_bytes() == written
+    # A target that was there when the batch was planned is never taken for its own.
+    other = restore_one(str(source), str(target), options, planned_absent=False)
+    assert other.status == "failed" and "exists" in other.reason
+
+
+def _task_options() -> dict:
+    """The options run_batch gives each task, for KWARGS."""
+    return {
+        "psf_spec": KWARGS["psf_spec"],
+        "noise": KWARGS["noise"],
+        "method": None,
+        "backend": "auto",
+        "space": "linear",
+        "channels": None,
+        "encode": None,
+        "overwrite": False,
+        "iterations": None,
+        "kernel_size": None,
+    }
+
+
 def test_plan_and_refusals(tmp_path, folder):
     pairs = plan_batch(folder, tmp_path / "out")
     assert [s.relative_to(folder).as_posix() for s, _ in pairs] == [
