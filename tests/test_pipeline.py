@@ -198,15 +198,19 @@ def test_no_allocation_per_frame(rng, filters):
     # Warm-up: each pool thread makes its strip scratch the first time it runs a strip,
     # and one frame need not reach every thread (one warm-up frame left a thread idle in
     # 11 of 100 tries: 283 kB allocated in the traced call).
+    # The least of 3 traced frames: a per-frame allocation shows in each, a thread that a
+    # busy machine kept idle through the warm-up makes its scratch in one only.
     for _ in range(8):
         pipe(frame, out=out)
-    tracemalloc.start()
-    try:
-        pipe(frame, out=out)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < frame.size  # far below one float32 copy of the frame (4 × size)
+    peaks = []
+    for _ in range(3):
+        tracemalloc.start()
+        try:
+            pipe(frame, out=out)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert min(peaks) < frame.size, peaks  # far below one float32 copy (4 × size)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "cuda-sim"])
