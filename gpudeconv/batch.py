@@ -214,12 +214,13 @@ def run_batch(
     }
     start, started_at = time.perf_counter(), time.time()
     outcomes: dict[Path, FileOutcome] = {}
-    todo = []
+    todo = []  # (source, target, whether the target was absent when planned)
     for source, target in pairs:
-        if (target.exists() or target.is_symlink()) and not overwrite:
+        present = target.exists() or target.is_symlink()
+        if present and not overwrite:
             outcomes[source] = FileOutcome(str(source), str(target), "skipped")
         else:
-            todo.append((source, target))
+            todo.append((source, target, not present))
     with _client(client, workers, scheduler) as active:
         report = BatchReport(workers=len(active.scheduler_info()["workers"]))
         Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -232,7 +233,7 @@ def run_batch(
 
 
 def _run(
-    client: Any, todo: list[tuple[Path, Path]], options: dict[str, Any], progress: bool
+    client: Any, todo: list[tuple[Path, Path, bool]], options: dict[str, Any], progress: bool
 ) -> dict[Path, FileOutcome]:
     import sys
 
@@ -240,8 +241,8 @@ def _run(
     from tqdm import tqdm
 
     futures = {
-        client.submit(restore_one, str(s), str(t), options, not t.exists(), pure=False): (s, t)
-        for s, t in todo
+        client.submit(restore_one, str(s), str(t), options, absent, pure=False): (s, t)
+        for s, t, absent in todo
     }
     outcomes = {}
     with tqdm(total=len(todo), unit="file", disable=not progress, file=sys.stderr) as bar:

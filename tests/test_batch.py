@@ -127,7 +127,7 @@ def test_a_retried_task_whose_first_attempt_wrote_its_output_is_restored(tmp_pat
     from gpudeconv.batch import restore_one
 
     source, target = folder / "p0.png", tmp_path / "p0.png"
-    options = {**_task_options(), "overwrite": False}
+    options = _task_options()
     first = restore_one(str(source), str(target), options, planned_absent=True)
     assert first.status == "restored" and first.frames == 1
     written = target.read_bytes()
