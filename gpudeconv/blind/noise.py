@@ -21,13 +21,14 @@ those are decoded, so the cost does not grow with the frame.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .._validate import array_module
 
-__all__ = ["BLOCK", "block_noise", "noise_std", "sample_blocks"]
+__all__ = ["BLOCK", "block_noise", "level_noise", "noise_std", "sample_blocks"]
 
 #: Block side in pixels, the share of blocks taken as flat, and how many are read at most.
 BLOCK = 16
@@ -85,3 +86,68 @@ def noise_std(plane: Any, *, max_blocks: int = MAX_BLOCKS) -> float:
     """Std of the white noise of a 2-D float plane (NumPy or CuPy), from its flat blocks."""
     blocks = sample_blocks(plane[..., None], max_blocks=max_blocks)
     return float(block_noise(blocks.astype(array_module(plane).float64))[0])
+
+
+#: Brightness bins of the noise-level function, and the share of each bin's blocks taken
+#: as flat.
+LEVEL_BINS = 5
+LEVEL_FLAT_SHARE = 0.3
+
+
+def level_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
+    """Frame-average noise std per channel (luma appended) from a noise-level function.
+
+    Sensor noise is Poisson–Gaussian: its variance grows with the level (``a·level + b``),
+    so the flattest blocks of a frame — often its brightest (sky, walls) — overstate the
+    noise of the rest, and the darkest understate it. The blocks are binned by mean level
+    (:data:`LEVEL_BINS` bins of equal count), the flattest :data:`LEVEL_FLAT_SHARE` of each
+    bin measured as in :func:`block_noise`, ``variance = a·level + b`` fitted through the
+    bins (``a, b ≥ 0``), and evaluated at the frame's mean level: the average variance a
+    filter meets over the frame. Same arguments and result as :func:`block_noise`.
+    """
+    xp = array_module(blocks)
+    planes = blocks.shape[3] + (luma_weights is not None)
+    if blocks.shape[0] < 2 * LEVEL_BINS:
+        return block_noise(blocks, luma_weights)
+    a, b = blocks[:, 0::2, 0::2], blocks[:, 1::2, 0::2]
+    c, d = blocks[:, 0::2, 1::2], blocks[:, 1::2, 1::2]
+    hh = (a - b - c + d) * 0.5
+    low = (a + b + c + d).mean(axis=3) * 0.25  # the channels' mean 2×2 average
+    if luma_weights is not None:
+        hh = xp.concatenate([hh, (hh @ luma_weights)[..., None]], axis=3)
+    energy = np.asarray(
+        (hh * hh).mean(axis=(1, 2)) if xp is np else (hh * hh).mean(axis=(1, 2)).get()
+    )
+    activity = xp.abs(xp.diff(low, axis=1)).mean(axis=(1, 2)) + xp.abs(xp.diff(low, axis=2)).mean(
+        axis=(1, 2)
+    )
+    level = low.mean(axis=(1, 2))
+    activity, level = (
+        np.asarray(v if xp is np else v.get(), dtype=np.float64) for v in (activity, level)
+    )
+    order = np.argsort(level, kind="stable")
+    levels, variances = [], []
+    for chunk in np.array_split(order, LEVEL_BINS):
+        flat = chunk[
+            np.argsort(activity[chunk], kind="stable")[: max(2, int(chunk.size * LEVEL_FLAT_SHARE))]
+        ]
+        levels.append(level[flat].mean())
+        variances.append(energy[flat].mean(axis=0))
+    levels, variances = np.array(levels), np.array(variances)  # (bins,), (bins, planes)
+    mean_level = float(level.mean())
+    result = np.empty(planes)
+    for plane in range(planes):
+        slope, offset = _nonnegative_line(levels, variances[:, plane])
+        result[plane] = math.sqrt(max(slope * mean_level + offset, 0.0))
+    return result
+
+
+def _nonnegative_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``y = a·x + b`` with ``a, b ≥ 0`` (the best one-parameter fit else)."""
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    slope, offset = np.linalg.lstsq(design, y, rcond=None)[0]
+    if slope >= 0 and offset >= 0:
+        return float(slope), float(offset)
+    through_zero = float(x @ y / (x @ x)) if x @ x > 0 else 0.0
+    candidates = [(max(through_zero, 0.0), 0.0), (0.0, max(float(y.mean()), 0.0))]
+    return min(candidates, key=lambda p: float(np.sum((p[0] * x + p[1] - y) ** 2)))
