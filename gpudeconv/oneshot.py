@@ -13,6 +13,7 @@ import numpy as np
 
 from ._validate import check_real, image_array
 from .blind import estimate, robust_filter
+from .blind.jpeg import deblock
 from .errors import InvalidArgumentError
 from .fit import DeconvFilter, fit
 from .frames import FRAME_OPTIONS, FrameSpec
@@ -68,7 +69,9 @@ def deblur(
                 f"psf_or_filter must be a PSF array, a DeconvFilter or 'auto'; got "
                 f"{psf_or_filter!r}"
             )
-        filt = _auto_filter(work, spec, noise, fit_options)
+        filt, blocky = _auto_filter(work, spec, noise, fit_options)
+        if blocky:  # estimated on the frame as it came, restored deblocked
+            work = deblock(work)
     elif isinstance(psf_or_filter, DeconvFilter):
         if noise is not None or fit_options:
             raise InvalidArgumentError("noise= and fit options apply only when a PSF is given")
@@ -86,7 +89,7 @@ def deblur(
 
 def _auto_filter(
     image: np.ndarray, spec: FrameSpec, noise: float | None, options: dict[str, Any]
-) -> DeconvFilter:
+) -> tuple[DeconvFilter, bool]:
     roi = options.pop("roi", None)
     found = estimate(
         image, roi=roi, space=spec.options["space"], channel_order=spec.options["channel_order"]
@@ -95,4 +98,4 @@ def _auto_filter(
         check_real("noise", noise, nonnegative=True, upper=1.0)
         bits = spec.quantization_bits
         found = replace(found, noise=max(noise, 0.5 * quantization_noise(bits) if bits else 0.0))
-    return robust_filter(found, **options)
+    return robust_filter(found, **options), found.blocky

@@ -21,6 +21,7 @@ from ..fit.core import fit_posterior
 from ..frames import FrameSpec
 from ..pipeline import Pipeline
 from .estimator import Estimate
+from .jpeg import deblock
 from .table import AutoKey, AutoTable
 from .tracker import EstimateTracker
 
@@ -169,4 +170,6 @@ class AutoPipeline:
         if key != self._key:
             self._pipeline.set_weights(self.table.weights(key))
             self._key = key
+        if self.estimate.blocky:  # estimated on the frame as it came, restored deblocked
+            frame = deblock(frame)
         return self._pipeline(frame, out=out)

@@ -16,7 +16,7 @@ from ..errors import InvalidArgumentError
 from ..frames import ORDERS, SPACES, FrameSpec
 from ..spectra import NATURAL_PRIOR, quantization_noise
 from .edges import BASELINE, EdgeFit, edge_blur
-from .jpeg import block_grid_bins, compression_noise
+from .jpeg import DEBLOCK_RATIO, block_grid_bins, block_ratio, compression_noise
 from .noise import block_noise, level_noise, sample_blocks
 from .spectrum import (
     CORNER,
@@ -109,6 +109,10 @@ class Estimate:
     #: cannot be told from that texture, ``noise`` is only an upper bound, and a filter
     #: for this estimate must not smooth (``fit_posterior(sharpen_only=True)``).
     noise_is_upper_bound: bool = False
+    #: True when the frame shows a block codec's 8-pixel grid (JPEG, MJPEG, H.264): the
+    #: auto paths deblock it (:func:`~.jpeg.deblock`) before restoring, so the filter does
+    #: not sharpen the grid.
+    blocky: bool = False
 
     @classmethod
     def from_measured(
@@ -143,13 +147,14 @@ class Estimate:
 
     def with_measured(self, measured: np.ndarray) -> Estimate:
         """The same estimate with another measured blur (e.g. smoothed over frames)."""
-        return Estimate.from_measured(
+        found = Estimate.from_measured(
             measured,
             self.covariance,
             self.noise,
             self.prior_amplitude,
             self.noise_is_upper_bound,
         )
+        return replace(found, blocky=self.blocky)
 
     def psf(self) -> np.ndarray:
         """The estimated blur as a kernel (a rotated Gaussian; a delta for a sharp frame)."""
@@ -321,11 +326,16 @@ def estimate(
 
     # The filter runs on each channel: the noise it meets is each channel's own. The
     # spectrum is the luma's, whose noise the spectrum's corner also bounds from above.
-    blocks = decoder.values(sample_blocks(frame))
+    raw = sample_blocks(frame)
+    blocks = decoder.values(raw)
     stds = block_noise(blocks, decoder.weights)
     channels, luma_noise = stds[: decoder.colours], float(stds[-1])
     luma_blocks = blocks[..., 0] if decoder.weights is None else blocks @ decoder.weights
     compression = compression_noise(luma_blocks)
+    # The grid is judged on the codes, as the codec left them (not in linear light).
+    codes = raw[..., : decoder.colours].astype(xp.float32)
+    blocky = block_ratio(codes[..., 0] if decoder.weights is None else codes @ decoder.weights)
+    blocky = blocky >= DEBLOCK_RATIO
     luma_noise = math.hypot(luma_noise, compression)
 
     fitted, amplitude = None, NATURAL_PRIOR["amplitude"]
@@ -363,13 +373,14 @@ def estimate(
                 sensor = float(levels[: decoder.colours].mean())
                 # Smoothing is allowed only where the corner confirms the noise.
                 confirmed = levels[-1] <= EDGE_CONFIRM * ceiling
-                return _from_edges(
+                found = _from_edges(
                     edges, power, share, math.hypot(sensor, compression), not confirmed
                 )
+                return replace(found, blocky=blocky)
     # Compression error is noise to the filter: it must not sharpen the block grid.
     noise = max(math.hypot(float(channels.mean()), compression), floor)
     bound = fitted is None or _corner_snr(fitted, luma_noise) > CORNER_SNR
-    return _from_fit(fitted, noise, amplitude, bound)
+    return replace(_from_fit(fitted, noise, amplitude, bound), blocky=blocky)
 
 
 #: Below this :func:`~.spectrum.detail_ratio` the high band is not trusted (see there).

@@ -20,7 +20,15 @@ import numpy as np
 
 from .._validate import array_module
 
-__all__ = ["BLOCK_RATIO", "block_grid_bins", "blockiness", "compression_noise"]
+__all__ = [
+    "BLOCK_RATIO",
+    "DEBLOCK_RATIO",
+    "block_grid_bins",
+    "block_ratio",
+    "blockiness",
+    "compression_noise",
+    "deblock",
+]
 
 #: Boundary differences must exceed inside ones by this ratio to count as compression.
 BLOCK_RATIO = 1.04
@@ -37,6 +45,31 @@ def _boundary_energy(blocks: Any) -> tuple[float, float]:
         / (dx.size + dy.size - dx[:, :, 7].size - dy[:, 7, :].size)
     )
     return across, inside
+
+
+#: A frame whose sampled blocks' mean |difference| across the 8-pixel boundary exceeds
+#: the inside one by this ratio is deblocked before restoring. Sampled ratios on camera-
+#: like frames of ``skimage.data`` photographs: 0.95–1.03 stored as PNG (0.98 at most
+#: after a blur), 1.07–1.95 as JPEG q90 (but grass, 0.99), 1.00–1.47 as H.264 CRF 18–23.
+DEBLOCK_RATIO = 1.05
+
+
+def block_ratio(luma_blocks: Any) -> float:
+    """Mean |difference| across the 8-pixel boundary of 16×16 blocks over inside (1: none).
+
+    The measure of :func:`blockiness` on the estimator's sampled blocks: absolute
+    differences, so strong edges inside the blocks do not drown the grid.
+    """
+    xp = array_module(luma_blocks)
+    if luma_blocks.shape[0] == 0:
+        return 1.0
+    dx = xp.abs(xp.diff(luma_blocks, axis=2))
+    dy = xp.abs(xp.diff(luma_blocks, axis=1))
+    across = float(dx[:, :, 7].sum() + dy[:, 7, :].sum())
+    total = float(dx.sum() + dy.sum())
+    count = dx[:, :, 7].size + dy[:, 7, :].size
+    inside = (total - across) / (dx.size + dy.size - count)
+    return across / count / inside if inside > 0 else 1.0
 
 
 def compression_noise(luma_blocks: Any) -> float:
@@ -82,3 +115,60 @@ def block_grid_bins(n: int) -> np.ndarray:
     mask[:, near] = True
     mask[near, :] = True
     return mask
+
+
+#: Deblocking thresholds, in 8-bit code steps (scaled for other code ranges): a boundary
+#: step below ``ALPHA`` between sides flatter than ``BETA`` is taken as the codec's, and
+#: moved by at most ``CLIP`` per side (the shape of H.264's normal in-loop filter).
+ALPHA, BETA, CLIP = 10.0, 4.0, 3.0
+
+
+def deblock(image: Any, *, step: int = 8) -> Any:
+    """The frame with the steps of a block codec's grid smoothed away (a new array).
+
+    ``image`` is ``(H, W)`` or ``(H, W, C)``, NumPy or CuPy, integer codes or float
+    values, its grid at (0, 0). At each boundary between pixels ``p0 | q0`` (with ``p1``,
+    ``q1`` beyond them), where ``|p0 − q0| < ALPHA`` and both sides are flat (``|p1 − p0|``
+    and ``|q1 − q0|`` below ``BETA``), the step in excess of the local slope,
+    ``Δ = (4 (q0 − p0) + (p1 − q1)) / 8``, is clipped to ``±CLIP`` and taken out half on
+    each side — H.264's normal deblocking filter. Real edges (large steps) and textured
+    sides are left alone. Restoring after it keeps a sharpening filter from amplifying the
+    grid (``blockiness`` must not rise).
+    """
+    xp = array_module(image)
+    scale = _code_scale(image)
+    work = image.astype(xp.float32)
+    planar = work[..., None] if work.ndim == 2 else work
+    planar = planar[..., :3]  # a view: alpha, if any, is not image content
+    for axis in (1, 0):
+        size = planar.shape[axis]
+        at = np.arange(step, size - 1, step)
+        if at.size == 0:
+            continue
+        take = (lambda i: planar[:, i]) if axis == 1 else (lambda i: planar[i])
+        p1, p0, q0, q1 = (take(at + k) for k in (-2, -1, 0, 1))
+        edge = (
+            (xp.abs(p0 - q0) < ALPHA * scale)
+            & (xp.abs(p1 - p0) < BETA * scale)
+            & (xp.abs(q1 - q0) < BETA * scale)
+        )
+        delta = xp.clip((4 * (q0 - p0) + (p1 - q1)) / 8, -CLIP * scale, CLIP * scale) * edge
+        if axis == 1:
+            planar[:, at - 1] = p0 + delta
+            planar[:, at] = q0 - delta
+        else:
+            planar[at - 1] = p0 + delta
+            planar[at] = q0 - delta
+    if image.dtype.kind in "ui":
+        info = np.iinfo(image.dtype)
+        return xp.clip(xp.rint(work), info.min, info.max).astype(image.dtype)
+    return work.astype(image.dtype, copy=False)
+
+
+def _code_scale(image: Any) -> float:
+    """One 8-bit code step in the image's own units."""
+    if image.dtype == np.uint8:
+        return 1.0
+    if image.dtype.kind in "ui":
+        return float(np.iinfo(image.dtype).max) / 255.0
+    return 1.0 / 255.0
