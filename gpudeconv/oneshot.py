@@ -69,8 +69,8 @@ def deblur(
                 f"psf_or_filter must be a PSF array, a DeconvFilter or 'auto'; got "
                 f"{psf_or_filter!r}"
             )
-        filt, blocky = _auto_filter(work, spec, noise, fit_options)
-        if blocky:  # estimated on the frame as it came, restored deblocked
+        filt, deblock_first = _auto_filter(work, spec, noise, fit_options)
+        if deblock_first:  # estimated on the frame as it came, restored deblocked
             work = deblock(work)
     elif isinstance(psf_or_filter, DeconvFilter):
         if noise is not None or fit_options:
@@ -98,4 +98,4 @@ def _auto_filter(
         check_real("noise", noise, nonnegative=True, upper=1.0)
         bits = spec.quantization_bits
         found = replace(found, noise=max(noise, 0.5 * quantization_noise(bits) if bits else 0.0))
-    return robust_filter(found, **options), found.blocky
+    return robust_filter(found, **options), found.deblock_first

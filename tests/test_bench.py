@@ -289,3 +289,24 @@ def test_stills_blind_quick_run_writes_its_results(tmp_path):
     assert np.array(row["kernel_estimate"]).sum() == pytest.approx(1.0)
     assert "success" in (tmp_path / "stills_blind-quick.md").read_text()
     assert (tmp_path / "stills_blind-quick.png").stat().st_size > 10_000
+
+
+def test_camera_bench_scores_a_small_grid(monkeypatch):
+    """bench.camera end to end on a small grid: every method scored, targets written."""
+    from bench import camera
+    from bench.camera_frames import Blur
+
+    monkeypatch.setattr(camera, "BLURS", (Blur("none"), Blur("gaussian", 1.4)))
+    monkeypatch.setattr(camera, "SIDE", 128)
+    cells = camera.run_photo("astronaut", ("png", "jpeg90", "h264-crf23"))
+    assert len(cells) == 2 * 2 * 3
+    for cell in cells:
+        assert set(cell.scores) >= {"input", "auto", "known PSF", *camera.SHARPENERS}
+        assert cell.scores["input"][0] == 0.0
+        if cell.blurred:  # the oracle sees the true PSF: it must sharpen a blurred frame
+            assert cell.gain("known PSF") > 0.3
+    summary = camera.summarise(cells)
+    targets = camera.check_targets(summary, None, None)
+    assert any("bright, jpeg90" in line for line in targets)
+    table = camera.markdown(cells, summary, None, None, None, targets)
+    assert "| astronaut | natural | yes |" in table

@@ -170,6 +170,6 @@ class AutoPipeline:
         if key != self._key:
             self._pipeline.set_weights(self.table.weights(key))
             self._key = key
-        if self.estimate.blocky:  # estimated on the frame as it came, restored deblocked
+        if self.estimate.deblock_first:  # estimated on the frame as it came
             frame = deblock(frame)
         return self._pipeline(frame, out=out)

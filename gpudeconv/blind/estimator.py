@@ -196,6 +196,16 @@ class Estimate:
         return [(s.weight, s.psf(), s.noise, s.amplitude) for s in self.samples()]
 
     @property
+    def deblock_first(self) -> bool:
+        """Whether the auto paths deblock the frame before restoring it.
+
+        Only a blocky frame that the filter will sharpen: a block grid that nothing
+        sharpens is left as the codec made it (it may be the picture's own, as in a
+        photograph that was a JPEG before it reached us).
+        """
+        return self.blocky and self.isotropic_sigma >= DEBLOCK_SIGMA
+
+    @property
     def isotropic_sigma(self) -> float:
         """The std of the isotropic Gaussian with the same blur variance (pixels)."""
         return math.sqrt(max(np.trace(self.blur) / 2, 0.0))
@@ -213,6 +223,10 @@ def _axes(cov: np.ndarray) -> tuple[float, float, float]:
     angle = math.atan2(-major[1], major[0]) % math.pi
     return math.sqrt(max(values[1], 0.0)), math.sqrt(max(values[0], 0.0)), angle
 
+
+#: Blocky frames are deblocked before restoring when the blur to undo is at least this
+#: std (pixels); below it the filter barely sharpens the grid.
+DEBLOCK_SIGMA = 0.3
 
 #: Below this std (pixels) a blur is no blur: the kernel is a delta.
 SHARP = 0.05

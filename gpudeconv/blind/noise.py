@@ -66,20 +66,32 @@ def block_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
     planes = blocks.shape[3] + (luma_weights is not None)
     if blocks.shape[0] == 0:
         return np.zeros(planes)
-    a, b = blocks[:, 0::2, 0::2], blocks[:, 1::2, 0::2]
-    c, d = blocks[:, 0::2, 1::2], blocks[:, 1::2, 1::2]
-    hh = (a - b - c + d) * 0.5  # (N, BLOCK/2, BLOCK/2, C)
-    low = (a + b + c + d).mean(axis=3)  # 4× the channels' mean 2×2 average
-    if luma_weights is not None:
-        hh = xp.concatenate([hh, (hh @ luma_weights)[..., None]], axis=3)
-    energy = (hh * hh).mean(axis=(1, 2))  # (N, planes)
-    activity = xp.abs(xp.diff(low, axis=1)).mean(axis=(1, 2)) + xp.abs(xp.diff(low, axis=2)).mean(
-        axis=(1, 2)
-    )
+    energy, activity, _ = _haar_measures(blocks, luma_weights)
     count = max(1, int(blocks.shape[0] * FLAT_SHARE))
     flat = xp.argsort(activity)[:count]
     result = xp.sqrt(energy[flat].mean(axis=0))
     return np.asarray(result if xp is np else result.get(), dtype=np.float64)
+
+
+def _haar_measures(blocks: Any, luma_weights: Any = None) -> tuple[Any, Any, Any]:
+    """Per block: mean ``HH²`` per plane ``(N, planes)``, coarse activity and mean level.
+
+    ``HH = (a − b − c + d)/2`` of each 2×2 cell (white noise of the frame's own std);
+    the activity is the mean |difference| of the 2×2 means (the coarse structure the
+    flat blocks are chosen by); the level is the channels' mean.
+    """
+    xp = array_module(blocks)
+    a, b = blocks[:, 0::2, 0::2], blocks[:, 1::2, 0::2]
+    c, d = blocks[:, 0::2, 1::2], blocks[:, 1::2, 1::2]
+    hh = (a - b - c + d) * 0.5  # (N, BLOCK/2, BLOCK/2, C)
+    low = (a + b + c + d).mean(axis=3) * 0.25  # the channels' mean 2×2 average
+    if luma_weights is not None:
+        hh = xp.concatenate([hh, (hh @ luma_weights)[..., None]], axis=3)
+    energy = (hh * hh).mean(axis=(1, 2))
+    activity = xp.abs(xp.diff(low, axis=1)).mean(axis=(1, 2)) + xp.abs(xp.diff(low, axis=2)).mean(
+        axis=(1, 2)
+    )
+    return energy, activity, low.mean(axis=(1, 2))
 
 
 def noise_std(plane: Any, *, max_blocks: int = MAX_BLOCKS) -> float:
@@ -105,25 +117,12 @@ def level_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
     bins (``a, b ≥ 0``), and evaluated at the frame's mean level: the average variance a
     filter meets over the frame. Same arguments and result as :func:`block_noise`.
     """
-    xp = array_module(blocks)
     planes = blocks.shape[3] + (luma_weights is not None)
     if blocks.shape[0] < 2 * LEVEL_BINS:
         return block_noise(blocks, luma_weights)
-    a, b = blocks[:, 0::2, 0::2], blocks[:, 1::2, 0::2]
-    c, d = blocks[:, 0::2, 1::2], blocks[:, 1::2, 1::2]
-    hh = (a - b - c + d) * 0.5
-    low = (a + b + c + d).mean(axis=3) * 0.25  # the channels' mean 2×2 average
-    if luma_weights is not None:
-        hh = xp.concatenate([hh, (hh @ luma_weights)[..., None]], axis=3)
-    energy = np.asarray(
-        (hh * hh).mean(axis=(1, 2)) if xp is np else (hh * hh).mean(axis=(1, 2)).get()
-    )
-    activity = xp.abs(xp.diff(low, axis=1)).mean(axis=(1, 2)) + xp.abs(xp.diff(low, axis=2)).mean(
-        axis=(1, 2)
-    )
-    level = low.mean(axis=(1, 2))
-    activity, level = (
-        np.asarray(v if xp is np else v.get(), dtype=np.float64) for v in (activity, level)
+    energy, activity, level = (
+        np.asarray(v if isinstance(v, np.ndarray) else v.get(), dtype=np.float64)
+        for v in _haar_measures(blocks, luma_weights)
     )
     order = np.argsort(level, kind="stable")
     levels, variances = [], []
