@@ -137,32 +137,41 @@ def deblock(image: Any, *, step: int = 8) -> Any:
     """
     xp = array_module(image)
     scale = _code_scale(image)
-    work = image.astype(xp.float32)
-    planar = work[..., None] if work.ndim == 2 else work
+    out = image.copy()
+    planar = out[..., None] if out.ndim == 2 else out
     planar = planar[..., :3]  # a view: alpha, if any, is not image content
+    # 8-bit codes in int16 (exact, and twice as fast as float32); others in float32.
+    work = xp.int16 if image.dtype == np.uint8 else xp.float32
     for axis in (1, 0):
-        size = planar.shape[axis]
-        at = np.arange(step, size - 1, step)
-        if at.size == 0:
+        count = (planar.shape[axis] - 2) // step  # boundaries with two pixels each side
+        if count < 1:
             continue
-        take = (lambda i: planar[:, i]) if axis == 1 else (lambda i: planar[i])
-        p1, p0, q0, q1 = (take(at + k) for k in (-2, -1, 0, 1))
+
+        def side(offset: int, count: int = count, axis: int = axis) -> tuple[slice, ...]:
+            # Basic slices (views): the pixels at ``step·k + offset`` for every boundary k.
+            cut = slice(step + offset, step + offset + step * count, step)
+            return (slice(None), cut) if axis == 1 else (cut,)
+
+        p1, p0, q0, q1 = (planar[side(k)].astype(work) for k in (-2, -1, 0, 1))
         edge = (
             (xp.abs(p0 - q0) < ALPHA * scale)
             & (xp.abs(p1 - p0) < BETA * scale)
             & (xp.abs(q1 - q0) < BETA * scale)
         )
-        delta = xp.clip((4 * (q0 - p0) + (p1 - q1)) / 8, -CLIP * scale, CLIP * scale) * edge
-        if axis == 1:
-            planar[:, at - 1] = p0 + delta
-            planar[:, at] = q0 - delta
+        excess = 4 * (q0 - p0) + (p1 - q1)
+        if work is xp.int16:  # integer bounds keep the arithmetic in int16
+            delta = xp.clip((excess + 4) >> 3, -int(CLIP), int(CLIP))
         else:
-            planar[at - 1] = p0 + delta
-            planar[at] = q0 - delta
-    if image.dtype.kind in "ui":
-        info = np.iinfo(image.dtype)
-        return xp.clip(xp.rint(work), info.min, info.max).astype(image.dtype)
-    return work.astype(image.dtype, copy=False)
+            delta = xp.clip(excess / 8, -CLIP * scale, CLIP * scale)
+        delta = delta * edge
+        for offset, values in ((-1, p0 + delta), (0, q0 - delta)):
+            if image.dtype.kind in "ui":
+                info = np.iinfo(image.dtype)
+                values = xp.clip(
+                    values if work is xp.int16 else xp.rint(values), info.min, info.max
+                )
+            planar[side(offset)] = values
+    return out
 
 
 def _code_scale(image: Any) -> float:

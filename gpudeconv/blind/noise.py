@@ -28,7 +28,14 @@ import numpy as np
 
 from .._validate import array_module
 
-__all__ = ["BLOCK", "block_noise", "level_noise", "noise_std", "sample_blocks"]
+__all__ = [
+    "BLOCK",
+    "block_noise",
+    "haar_measures",
+    "level_noise",
+    "noise_std",
+    "sample_blocks",
+]
 
 #: Block side in pixels, the share of blocks taken as flat, and how many are read at most.
 BLOCK = 16
@@ -54,26 +61,27 @@ def sample_blocks(frame: Any, *, max_blocks: int = MAX_BLOCKS) -> Any:
     return picked.transpose(0, 2, 1, 3, 4).reshape(-1, BLOCK, BLOCK, frame.shape[2])
 
 
-def block_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
+def block_noise(blocks: Any, luma_weights: Any = None, *, measures: Any = None) -> np.ndarray:
     """Noise std per channel of float ``(N, BLOCK, BLOCK, C)`` blocks, from the flat ones.
 
     With ``luma_weights`` (C,) the luma's noise is appended: its Haar bands are the
     weighted sums of the channels' (the transform is linear), so it costs no decoding.
     The flat blocks are chosen once, by the channels' mean coarse activity, so every plane
-    is measured on the same ground. Returns zeros when there are no blocks.
+    is measured on the same ground (``measures``: :func:`haar_measures` of the blocks,
+    when already made). Returns zeros when there are no blocks.
     """
     xp = array_module(blocks)
     planes = blocks.shape[3] + (luma_weights is not None)
     if blocks.shape[0] == 0:
         return np.zeros(planes)
-    energy, activity, _ = _haar_measures(blocks, luma_weights)
+    energy, activity, _ = measures or haar_measures(blocks, luma_weights)
     count = max(1, int(blocks.shape[0] * FLAT_SHARE))
     flat = xp.argsort(activity)[:count]
     result = xp.sqrt(energy[flat].mean(axis=0))
     return np.asarray(result if xp is np else result.get(), dtype=np.float64)
 
 
-def _haar_measures(blocks: Any, luma_weights: Any = None) -> tuple[Any, Any, Any]:
+def haar_measures(blocks: Any, luma_weights: Any = None) -> tuple[Any, Any, Any]:
     """Per block: mean ``HH²`` per plane ``(N, planes)``, coarse activity and mean level.
 
     ``HH = (a − b − c + d)/2`` of each 2×2 cell (white noise of the frame's own std);
@@ -106,7 +114,7 @@ LEVEL_BINS = 5
 LEVEL_FLAT_SHARE = 0.3
 
 
-def level_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
+def level_noise(blocks: Any, luma_weights: Any = None, *, measures: Any = None) -> np.ndarray:
     """Frame-average noise std per channel (luma appended) from a noise-level function.
 
     Sensor noise is Poisson–Gaussian: its variance grows with the level (``a·level + b``),
@@ -115,14 +123,15 @@ def level_noise(blocks: Any, luma_weights: Any = None) -> np.ndarray:
     (:data:`LEVEL_BINS` bins of equal count), the flattest :data:`LEVEL_FLAT_SHARE` of each
     bin measured as in :func:`block_noise`, ``variance = a·level + b`` fitted through the
     bins (``a, b ≥ 0``), and evaluated at the frame's mean level: the average variance a
-    filter meets over the frame. Same arguments and result as :func:`block_noise`.
+    filter meets over the frame. Same arguments and result as :func:`block_noise`
+    (``measures``: :func:`haar_measures` of the blocks, when already made).
     """
     planes = blocks.shape[3] + (luma_weights is not None)
     if blocks.shape[0] < 2 * LEVEL_BINS:
-        return block_noise(blocks, luma_weights)
+        return block_noise(blocks, luma_weights, measures=measures)
     energy, activity, level = (
         np.asarray(v if isinstance(v, np.ndarray) else v.get(), dtype=np.float64)
-        for v in _haar_measures(blocks, luma_weights)
+        for v in measures or haar_measures(blocks, luma_weights)
     )
     order = np.argsort(level, kind="stable")
     levels, variances = [], []
