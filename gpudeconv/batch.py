@@ -275,17 +275,70 @@ def _client(client: Any, workers: int | None, scheduler: str | None) -> Iterator
             yield remote
         return
     count = workers or min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
-    import logging
-
-    cluster = LocalCluster(
-        n_workers=count,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    with cluster, Client(cluster) as local:
+    with _private_cluster(LocalCluster, count) as cluster, Client(cluster) as local:
         yield local
+
+
+@contextmanager
+def _private_cluster(cluster_class: Any, count: int) -> Iterator[Any]:
+    """A local cluster that no other user of the machine can reach or plant code in.
+
+    - Its scheduler, workers and this process talk over TLS with a throwaway certificate
+      (``Security.temporary()``): a client without it cannot connect, so another local
+      user cannot submit code to run as us (a plain ``tcp://127.0.0.1`` scheduler lets
+      anyone on the machine in).
+    - Its HTTP servers serve nothing (no dashboard, no JSON route that hands out the
+      scheduler's address).
+    - Its scratch space is a fresh 0700 folder of ours, removed afterwards: distributed
+      puts the scratch folder on ``sys.path``, and the shared default
+      (``/tmp/dask-scratch-space``) may already exist, made and filled by someone else.
+    """
+    import logging
+    import shutil
+    import tempfile
+
+    try:
+        from distributed.security import Security
+
+        security = Security.temporary()
+    except ImportError:  # Security.temporary needs the cryptography package
+        raise BatchError(
+            "a local batch needs the cryptography package (its cluster talks over TLS "
+            "so that no other user can reach it): pip install 'gpudeconv[dask]'"
+        ) from None
+    import dask
+
+    scratch = tempfile.mkdtemp(prefix="gpudeconv-dask-")
+    # distributed always starts an HTTP server; with no routes it serves nothing. The
+    # scheduler takes its scratch folder from the config, the workers from the argument.
+    quiet = {
+        "distributed.scheduler.http.routes": [],
+        "distributed.worker.http.routes": [],
+        "temporary-directory": scratch,
+    }
+    try:
+        with dask.config.set(quiet):
+            cluster = cluster_class(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                protocol="tls://",
+                host="127.0.0.1",
+                security=security,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard": False},
+                local_directory=scratch,
+                silence_logs=logging.ERROR,
+            )
+        with cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        # distributed put the scratch folders on our sys.path: a removed folder left there
+        # could be made again by someone else, so the entries go too.
+        import sys
+
+        sys.path[:] = [p for p in sys.path if not p.startswith(scratch)]
 
 
 def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:

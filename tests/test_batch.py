@@ -202,3 +202,72 @@ def test_one_task_passes_every_option_through(tmp_path, folder):
     assert (tmp_path / "o" / "p0.png").read_bytes() == single.read_bytes()
     failed = restore_one(str(folder / "c1.mp4"), str(tmp_path / "o" / "c1.mp4"), options)
     assert failed.status == "failed" and "iterative method for photos" in failed.reason
+
+
+# ---------------------------------------------------------------------------- security (#27)
+def test_the_local_cluster_refuses_clients_without_its_certificate():
+    """Another local user, with distributed and certificates of their own, gets nothing."""
+    from distributed import Client, LocalCluster
+    from distributed.security import Security
+
+    from gpudeconv.batch import _private_cluster
+
+    with _private_cluster(LocalCluster, 1) as cluster, Client(cluster) as ours:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:")
+        assert ours.run(os.getpid)  # we reach our workers
+        for attempt in (address.replace("tls://", "tcp://"), address):
+            security = Security.temporary() if attempt.startswith("tls") else None
+            with pytest.raises((OSError, TimeoutError)):
+                Client(attempt, security=security, timeout="3s")
+        # its HTTP server hands out nothing (the scheduler's address was at this route)
+        import urllib.error
+        import urllib.request
+
+        http = cluster.scheduler.http_server
+        port = next(iter(http._sockets.values())).getsockname()[1]
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/identity.json", timeout=3)
+        assert answer.value.code == 404
+
+
+def test_a_planted_scratch_folder_is_never_imported(tmp_path):
+    """A module planted in the shared default scratch folder must not be importable."""
+    import tempfile
+    import uuid
+
+    from distributed import Client, LocalCluster
+
+    from gpudeconv.batch import _private_cluster
+
+    shared = os.path.join(tempfile.gettempdir(), "dask-scratch-space")
+    made = not os.path.exists(shared)
+    os.makedirs(shared, exist_ok=True)
+    name = f"planted_{uuid.uuid4().hex}"
+    planted = os.path.join(shared, f"{name}.py")
+    marker = tmp_path / "ran"
+    with open(planted, "w") as f:
+        f.write(f"open({str(marker)!r}, 'a').write('planted code ran')\n")
+    try:
+        with _private_cluster(LocalCluster, 1) as cluster, Client(cluster) as client:
+            paths = client.run(lambda: __import__("sys").path)
+            assert all(shared not in p for p in next(iter(paths.values())))
+
+            def try_import(module: str = name) -> bool:
+                import importlib
+
+                try:
+                    importlib.import_module(module)
+                except ImportError:
+                    return False
+                return True
+
+            assert not any(client.run(try_import).values())
+            scratch = cluster.local_directory if hasattr(cluster, "local_directory") else None
+        assert not marker.exists()
+        assert scratch is None or not os.path.exists(scratch)  # removed afterwards
+        assert not any("gpudeconv-dask-" in p for p in __import__("sys").path)
+    finally:
+        os.remove(planted)
+        if made:
+            os.rmdir(shared)
