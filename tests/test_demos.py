@@ -28,6 +28,7 @@ def _run_demo(folder, script: str, args: list[str]) -> subprocess.CompletedProce
         ("video_file.py", ["--output", "restored.mp4"], "48 frames"),
         ("render_postprocess.py", ["--frames", "4", "--size", "96x160"], "PSNR gain"),
         ("blind_photo.py", ["--output", "blind.png"], "cell: 550x660, estimated blur"),
+        ("compressed_frame.py", ["--output", "compressed.png"], "coffee (jpeg75): estimated blur"),
     ],
 )
 def test_demo_runs(tmp_path, script, args, expect):
