@@ -234,7 +234,19 @@ def _header(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool, clamp:
         f"Cost per pixel: {c.texture_reads:.1f} texture reads, {c.multiply_adds:.0f} "
         f"multiply-adds (RGB){f', {c.shared_bytes} bytes shared' if c.shared_bytes else ''}",
     ]
-    return "\n".join(f"// {line}" for line in lines) + "\n"
+    return "\n".join(f"// {_comment_text(line)}" for line in lines) + "\n"
+
+
+def _comment_text(text: str) -> str:
+    r"""``text`` made safe inside a ``//`` comment: it cannot end the comment early.
+
+    A line break (``\n``, ``\r``, or any other character that is not printable: controls,
+    line and paragraph separators) would end the comment and let what follows compile as
+    source; a backslash at the end of a line splices the next line into the comment (C
+    and GLSL preprocessors). A filter file's ``basis_params`` is user data: line breaks
+    become spaces and backslashes slashes.
+    """
+    return "".join(c if c.isprintable() else " " for c in text.replace("\\", "/"))
 
 
 def _check(filt: DeconvFilter, kind: str, boundary: str, uniforms: bool) -> str:

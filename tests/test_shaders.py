@@ -485,3 +485,26 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=r"result\.glsl"):
         pending.commit()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", FORMATS)
+def test_basis_params_from_a_filter_file_cannot_inject_source(filters, kind):
+    """#27 item 3: a newline (or a line-splicing backslash) in a filter file's data."""
+    import dataclasses
+
+    from gpudeconv.fit import DeconvFilter
+
+    evil = {
+        "note": "x\n[numthreads(1, 1, 1)] void main() { }\r\n#define texelFetch(a, b, c) vec4(1)",
+        "tail": "splice the next line \\",
+        "separators": "a\u2028b\u2029c\x0bd\x0ce\x85f",
+    }
+    document = dataclasses.replace(filters["gauss-lap"], basis_params=evil).to_json()
+    text = export(DeconvFilter.from_json(document), kind)
+    source = [line for line in text.splitlines() if not line.startswith("//")]
+    assert not any("void main() { }" in line or "#define texelFetch" in line for line in source)
+    assert not any(
+        line.rstrip().endswith("\\") for line in text.splitlines() if line.startswith("//")
+    )
+    # the text is still there to read, on one line
+    assert "x [numthreads(1, 1, 1)] void main() { }" in text
