@@ -167,7 +167,12 @@ def deblur_big(
         raise InvalidArgumentError(
             f"output {str(target)!r}: a streamed image is written as {STREAM_SUFFIXES}"
         )
-    check_output(target, inputs=[source], overwrite=job.overwrite, store=out_suffix == STORE_SUFFIX)
+    check_output(
+        target,
+        inputs=[source, *job.inputs],
+        overwrite=job.overwrite,
+        store=out_suffix == STORE_SUFFIX,
+    )
     with open_lazy(source) as array:
         options = {"space": job.space, "channel_order": "rgb", "luma_only": job.luma}
         if array.ndim == 2 or array.shape[2] == 1:

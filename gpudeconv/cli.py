@@ -42,8 +42,10 @@ __all__ = ["main"]
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_still_demo, side_by_side
-    from .io import write_image
+    from .io import check_output, write_image
 
+    if args.output:  # before any work: an existing file is kept unless --overwrite
+        check_output(args.output, overwrite=args.overwrite, role="--output")
     sharp, _, results = run_still_demo(sigma=args.sigma, noise=args.noise)
     print(f"test card 480x640 RGB, gaussian sigma={args.sigma}, noise={args.noise}, 8-bit")
     print(f"{'method':<28}{'PSNR dB':>9}{'gain dB':>9}{'ms, 1st':>9}")
@@ -51,7 +53,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.method:<28}{r.psnr:9.2f}{r.psnr - base:9.2f}{r.ms:9.1f}")
     if args.output:
-        write_image(args.output, side_by_side(sharp, results), overwrite=True)
+        write_image(args.output, side_by_side(sharp, results), overwrite=args.overwrite)
         print(f"wrote {args.output}")
     return 0
 
@@ -87,18 +89,45 @@ def _filter_from_options(args: argparse.Namespace) -> DeconvFilter:
     )
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
-    from .io import atomic_output
+def _read_files(args: argparse.Namespace) -> list[str]:
+    """The files fit / export read (a --psf kernel file, a --filter): never written."""
+    from .psf import spec_file
 
+    kernel = spec_file(getattr(args, "psf", None))
+    named = [str(kernel)] if kernel is not None else []
+    return named + ([args.filter] if getattr(args, "filter", None) else [])
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .io import atomic_output, check_output
+
+    inputs = _read_files(args)
+    for path, other in ((args.output, args.plot), (args.plot, args.output)):
+        if path:  # before any work
+            others = [other] if other else []
+            check_output(path, inputs=inputs, others=others, overwrite=args.overwrite)
     filt = _filter_from_options(args)
     print(_describe_filter(filt))
     if args.output:
-        atomic_output(args.output, lambda p: p.write_text(filt.to_json()), overwrite=args.overwrite)
+        atomic_output(
+            args.output,
+            lambda p: p.write_text(filt.to_json()),
+            overwrite=args.overwrite,
+            inputs=inputs,
+            others=[args.plot] if args.plot else [],
+        )
         print(f"wrote {args.output}")
     if args.plot:
         from .plots import plot_fit
 
-        atomic_output(args.plot, lambda p: plot_fit(filt, p), overwrite=args.overwrite)
+        atomic_output(
+            args.plot,
+            lambda p: plot_fit(filt, p),
+            overwrite=args.overwrite,
+            inputs=inputs,
+            others=[args.output] if args.output else [],
+            role="--plot",
+        )
         print(f"wrote {args.plot}")
     return 0
 
@@ -122,7 +151,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .fit import DeconvFilter
     from .io import atomic_output, check_output
 
-    check_output(args.output, overwrite=args.overwrite)  # before any work
+    inputs = _read_files(args)
+    check_output(args.output, inputs=inputs, overwrite=args.overwrite)  # before any work
     if args.filter is not None:
         fitting = [
             f"--{name.replace('_', '-')}"
@@ -148,7 +178,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         f"{args.format}: {len(filt.terms)} separable terms, per pixel {c.texture_reads:.2f} "
         f"texture reads, {c.multiply_adds:.0f} multiply-adds, {c.shared_bytes} B shared memory"
     )
-    atomic_output(args.output, lambda p: p.write_text(source), overwrite=args.overwrite)
+    atomic_output(
+        args.output, lambda p: p.write_text(source), overwrite=args.overwrite, inputs=inputs
+    )
     print(f"wrote {args.output}")
     return 0
 
@@ -387,6 +419,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--sigma", type=float, default=1.2, help="Gaussian blur sigma (pixels)")
     demo.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
     demo.add_argument("--output", help="write a side-by-side PNG here")
+    demo.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     demo.set_defaults(func=_cmd_demo)
 
     f = sub.add_parser("fit", help="fit a small-filter deconvolution to a blur and noise level")

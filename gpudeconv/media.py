@@ -48,7 +48,9 @@ class MediaError(AppError):
     """A one-line failure of ``gpudeconv deblur``; ``code`` is the exit status."""
 
 
-def _check_paths(source: Path, target: Path, compare: Path | None, overwrite: bool) -> None:
+def _check_paths(
+    source: Path, target: Path, compare: Path | None, overwrite: bool, inputs: list[Path]
+) -> None:
     if not source.is_file():
         raise MediaError(f"input {str(source)!r} does not exist or is not a file")
     for path, role in ((source, "input"), (target, "output")):
@@ -59,16 +61,16 @@ def _check_paths(source: Path, target: Path, compare: Path | None, overwrite: bo
             )
     if (source.suffix.lower() in VIDEO_SUFFIXES) != (target.suffix.lower() in VIDEO_SUFFIXES):
         raise MediaError("INPUT and OUTPUT must both be photos or both be videos")
-    check_output(target, inputs=[source], overwrite=overwrite, role="output")
-    _check_figure(compare, source, target, overwrite)
+    check_output(target, inputs=inputs, overwrite=overwrite, role="output")
+    _check_figure(compare, inputs, target, overwrite)
 
 
-def _check_figure(compare: Path | None, source: Path, target: Path, overwrite: bool) -> None:
+def _check_figure(compare: Path | None, inputs: list[Path], target: Path, overwrite: bool) -> None:
     if compare is not None:
         if compare.suffix.lower() not in IMAGE_SUFFIXES:
             raise MediaError(f"--compare {str(compare)!r} must be an image file {IMAGE_SUFFIXES}")
         check_output(
-            compare, inputs=[source], others=[target], overwrite=overwrite, role="--compare figure"
+            compare, inputs=inputs, others=[target], overwrite=overwrite, role="--compare figure"
         )
 
 
@@ -147,11 +149,14 @@ def _deblur_file(
     """:func:`deblur_file`, also returning the number of frames restored."""
     source, target = Path(input_path), Path(output_path)
     figure = Path(compare) if compare else None
+    # The files the command reads — the input, and a --psf kernel file — are never written.
+    kernel_file = _psf.spec_file(psf_spec)
+    inputs = [source] + ([kernel_file] if kernel_file is not None else [])
     streamed = streams(source, target)
     if streamed:
-        _check_figure(figure, source, target, overwrite)
+        _check_figure(figure, inputs, target, overwrite)
     else:
-        _check_paths(source, target, figure, overwrite)
+        _check_paths(source, target, figure, overwrite, inputs)
     video = not streamed and source.suffix.lower() in VIDEO_SUFFIXES
     check_choice("space", space, SPACES)
     channels = channels or ("luma" if video else "all")
@@ -210,6 +215,7 @@ def _deblur_file(
         iterations,
         progress,
         kernel_size,
+        tuple(inputs),
     )
     if streamed:
         summary, crops, restore = deblur_big(source, target, job, progress=progress, compare=figure)
@@ -235,7 +241,7 @@ def _deblur_file(
             figure,
             lambda p: compare_figure(*crops, restore.kernel, restore.filter, p),
             overwrite=overwrite,
-            inputs=[source],
+            inputs=inputs,
             others=[target],
             role="--compare figure",
         )
@@ -272,6 +278,8 @@ class _Job:
     iterations: int | None = None
     progress: bool = False
     kernel_size: int | None = None
+    #: Every file the command reads (the input, a kernel file): never written.
+    inputs: tuple[Path, ...] = ()
 
     def restorer(self, spec: FrameSpec) -> PsfRestorer | AutoRestorer | StillRestorer:
         """The restorer of one frame format."""
@@ -306,7 +314,7 @@ def _deblur_photo(
         if not cv2.imwrite(str(tmp), restored):
             raise MediaError(f"cannot encode {str(target)!r}")
 
-    atomic_output(target, write, overwrite=job.overwrite, inputs=[source], role="output")
+    atomic_output(target, write, overwrite=job.overwrite, inputs=job.inputs, role="output")
     summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
         f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {job.method} in "
@@ -368,7 +376,7 @@ def _deblur_video(
         )
 
     try:
-        atomic_output(target, write, overwrite=job.overwrite, inputs=[source], role="output")
+        atomic_output(target, write, overwrite=job.overwrite, inputs=job.inputs, role="output")
     finally:
         bar.close()
     seconds = time.perf_counter() - start

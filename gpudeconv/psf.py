@@ -376,6 +376,20 @@ _SPEC_HELP = (
 )
 
 
+def spec_file(spec: object) -> Path | None:
+    """The kernel file a PSF spec names (a command's input: never to be written), or None.
+
+    ``gaussian:1.5`` and the other built-in specs, ``auto`` and ``estimate`` name none.
+    """
+    if not isinstance(spec, str) or not spec:
+        return None
+    name, sep, _ = spec.partition(":")
+    if sep and name in ("gaussian", "disk", "motion", "box"):
+        return None
+    path = Path(spec)
+    return path if path.suffix.lower() in KERNEL_SUFFIXES else None
+
+
 def parse(spec: str) -> np.ndarray:
     """Build a PSF from a command-line spec.
 

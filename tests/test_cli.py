@@ -47,3 +47,62 @@ def test_fit_bad_psf_is_one_line(capsys):
     assert main(["fit", "--psf", "blob:1", "--noise", "0.01"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Invalid psf spec 'blob:1'" in err
+
+
+# ---------------------------------------------------------------------------- #27 items 4, 5
+def _kernel_png(path):
+    import numpy as np
+
+    kernel = np.zeros((5, 5), np.uint8)
+    kernel[2, :] = 255
+    cv2.imwrite(str(path), kernel)
+    return path.read_bytes()
+
+
+def _photo(path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(path), rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+
+
+def test_files_a_command_reads_are_never_written_even_with_overwrite(tmp_path, capsys):
+    """The --psf kernel file and the --filter file are inputs, like INPUT."""
+    kernel = tmp_path / "kernel.png"
+    kept = _kernel_png(kernel)
+    photo = tmp_path / "in.png"
+    _photo(photo)
+    deblur = ["deblur", str(photo), "--psf", str(kernel), "--noise", "0.01", "--overwrite"]
+    attempts = [
+        [*deblur[:2], str(kernel), *deblur[2:]],  # the output onto the kernel
+        [*deblur[:2], str(tmp_path / "out.png"), *deblur[2:], "--compare", str(kernel)],
+        ["fit", "--psf", str(kernel), "--noise", "0.01", "-o", str(kernel), "--overwrite"],
+        ["fit", "--psf", str(kernel), "--noise", "0.01", "--plot", str(kernel), "--overwrite"],
+        ["export", "--psf", str(kernel), "--noise", "0.01", "-o", str(kernel), "--overwrite"],
+    ]
+    for argv in attempts:
+        assert main(argv) == 2, argv
+        assert "never" in capsys.readouterr().err
+        assert kernel.read_bytes() == kept, argv
+    assert not (tmp_path / "out.png").exists()
+    # the filter file of export --filter
+    document = tmp_path / "f.json"
+    assert main(["fit", "--psf", "gaussian:1", "--noise", "0.01", "-o", str(document)]) == 0
+    text = document.read_text()
+    assert main(["export", "--filter", str(document), "-o", str(document), "--overwrite"]) == 2
+    assert document.read_text() == text
+    # fit's JSON and its plot are two outputs: never the same file
+    same = str(tmp_path / "both.png")
+    argv = ["fit", "--psf", "gaussian:1", "--noise", "0.01", "-o", same, "--plot", same]
+    assert main([*argv, "--overwrite"]) == 2
+    assert not (tmp_path / "both.png").exists()
+
+
+def test_demo_output_keeps_an_existing_file_unless_overwrite(tmp_path, capsys):
+    keep = tmp_path / "keep.png"
+    keep.write_text("important")
+    assert main(["demo", "--output", str(keep)]) == 2
+    assert keep.read_text() == "important"
+    assert "exists" in capsys.readouterr().err
+    assert main(["demo", "--output", str(keep), "--overwrite"]) == 0
+    assert cv2.imread(str(keep)) is not None
