@@ -309,18 +309,38 @@ def _deblur_photo(
     start = time.perf_counter()
     restored = restore(image)
     seconds = time.perf_counter() - start
+    written, note = _for_format(restored, target)
 
     def write(tmp: Path) -> None:
-        if not cv2.imwrite(str(tmp), restored):
+        if not cv2.imwrite(str(tmp), written):
             raise MediaError(f"cannot encode {str(target)!r}")
 
     atomic_output(target, write, overwrite=job.overwrite, inputs=job.inputs, role="output")
     summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
         f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {job.method} in "
-        f"{seconds * 1e3:.0f} ms -> {target}"
+        f"{seconds * 1e3:.0f} ms -> {target}{note}"
     )
     return summary, (image, restored), restore
+
+
+#: Photo formats that hold 8 bits per channel only (OpenCV would saturate 16-bit data
+#: to 255: an all-white picture).
+EIGHT_BIT_SUFFIXES = (".jpg", ".jpeg", ".bmp")
+
+
+def _for_format(image: np.ndarray, target: Path) -> tuple[np.ndarray, str]:
+    """``image`` as ``target``'s format can hold it, and a note for the summary if changed.
+
+    16-bit data bound for an 8-bit format is scaled to 8 bits (rounded: ``x / 257``), and
+    the summary says so — never silently saturated.
+    """
+    if image.dtype == np.uint16 and target.suffix.lower() in EIGHT_BIT_SUFFIXES:
+        scaled = np.round(image.astype(np.float32) / 257.0).astype(np.uint8)
+        note = f" (16-bit result written as 8 bits: {target.suffix} holds no more)"
+        log.warning("16-bit result scaled to 8 bits for %s", target.suffix)
+        return scaled, note
+    return image, ""
 
 
 def _deblur_video(

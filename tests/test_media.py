@@ -152,3 +152,20 @@ def test_video_audio_track_is_copied(tmp_path):
     assert _deblur(src, dst, "gaussian:1", "0.01") == 0
     probe = subprocess.run([ffmpeg, "-i", str(dst)], capture_output=True, text=True)
     assert "Audio:" in probe.stderr and "Video:" in probe.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".bmp"])
+def test_a_16_bit_photo_written_to_an_8_bit_format_is_scaled_and_said(tmp_path, suffix):
+    """#27 item 6: OpenCV saturates uint16 to uint8 (all white) without this."""
+    from gpudeconv.media import deblur_file
+
+    rng = np.random.default_rng(3)
+    photo = (rng.integers(20000, 45000, (40, 56, 3))).astype(np.uint16)
+    source = tmp_path / "in16.png"
+    cv2.imwrite(str(source), photo)
+    target = tmp_path / f"out{suffix}"
+    summary = deblur_file(str(source), str(target), psf_spec="gaussian:1", noise=0.01)
+    assert "16-bit result written as 8 bits" in summary
+    written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint8
+    assert abs(float(written.mean()) - float(photo.mean()) / 257) < 3  # not saturated
