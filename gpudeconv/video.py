@@ -166,7 +166,7 @@ def probe(path: str | Path) -> dict[str, Any]:
                 rotation = int(frame.rotation or 0)
                 break
             return {
-                "codec": ctx.name,
+                "codec": ctx.codec.canonical_name,  # the family (av1), not the decoder
                 "width": ctx.width,
                 "height": ctx.height,
                 "pix_fmt": ctx.pix_fmt,
@@ -332,7 +332,8 @@ def transcode(
         video = container.streams.video[0]
         video.thread_type = "AUTO"
         ctx = video.codec_context
-        encoder = settings.encoder(ctx.name)
+        # The codec's family (av1), not the decoder that read it (libdav1d).
+        encoder = settings.encoder(ctx.codec.canonical_name)
         pix_fmt = _output_format(av, encoder, ctx.pix_fmt, rgb)
         copied = tuple(s for s in container.streams if s.type in COPIED)
         frames = _decoded(container, video, copied, stats)

@@ -222,3 +222,17 @@ def test_encode_settings_resolve_per_encoder():
     assert "crf" not in options and rate == 8_000_000
     with pytest.raises(VideoError, match="bitrate"):
         EncodeSettings(bitrate="1").options("libx264")
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".webm"])
+def test_av1_stays_av1(tmp_path, capsys, suffix):
+    """#27 item 8: the encoder table was keyed by the decoder's name (libdav1d)."""
+    source, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=128x96:rate=12:duration=0.5",
+        "-c:v", "libsvtav1", "-preset", "12", "-pix_fmt", "yuv420p", str(source),
+    )  # fmt: skip
+    argv = ["deblur", str(source), str(out), "--psf", "gaussian:1", "--noise", "0.01", "--quiet"]
+    assert main(argv) == 0
+    assert "libsvtav1" in capsys.readouterr().out
+    assert probe(out)["codec"] == "av1"
