@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+import unicodedata
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,14 +48,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.output:  # before any work: an existing file is kept unless --overwrite
         check_output(args.output, overwrite=args.overwrite, role="--output")
     sharp, _, results = run_still_demo(sigma=args.sigma, noise=args.noise)
-    print(f"test card 480x640 RGB, gaussian sigma={args.sigma}, noise={args.noise}, 8-bit")
-    print(f"{'method':<28}{'PSNR dB':>9}{'gain dB':>9}{'ms, 1st':>9}")
+    _say(f"test card 480x640 RGB, gaussian sigma={args.sigma}, noise={args.noise}, 8-bit")
+    _say(f"{'method':<28}{'PSNR dB':>9}{'gain dB':>9}{'ms, 1st':>9}")
     base = results[0].psnr
     for r in results:
-        print(f"{r.method:<28}{r.psnr:9.2f}{r.psnr - base:9.2f}{r.ms:9.1f}")
+        _say(f"{r.method:<28}{r.psnr:9.2f}{r.psnr - base:9.2f}{r.ms:9.1f}")
     if args.output:
         write_image(args.output, side_by_side(sharp, results), overwrite=args.overwrite)
-        print(f"wrote {args.output}")
+        _say(f"wrote {args.output}")
     return 0
 
 
@@ -107,7 +108,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             others = [other] if other else []
             check_output(path, inputs=inputs, others=others, overwrite=args.overwrite)
     filt = _filter_from_options(args)
-    print(_describe_filter(filt))
+    _say(_describe_filter(filt))
     if args.output:
         atomic_output(
             args.output,
@@ -116,7 +117,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             inputs=inputs,
             others=[args.plot] if args.plot else [],
         )
-        print(f"wrote {args.output}")
+        _say(f"wrote {args.output}")
     if args.plot:
         from .plots import plot_fit
 
@@ -128,7 +129,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             others=[args.output] if args.output else [],
             role="--plot",
         )
-        print(f"wrote {args.plot}")
+        _say(f"wrote {args.plot}")
     return 0
 
 
@@ -174,14 +175,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
         filt, args.format, boundary=args.boundary, uniforms=args.uniforms, clamp=args.clamp
     )
     c = shaders.cost(filt, args.format, args.uniforms)
-    print(
+    _say(
         f"{args.format}: {len(filt.terms)} separable terms, per pixel {c.texture_reads:.2f} "
         f"texture reads, {c.multiply_adds:.0f} multiply-adds, {c.shared_bytes} B shared memory"
     )
     atomic_output(
         args.output, lambda p: p.write_text(source), overwrite=args.overwrite, inputs=inputs
     )
-    print(f"wrote {args.output}")
+    _say(f"wrote {args.output}")
     return 0
 
 
@@ -213,7 +214,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     given = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(LiveOptions) if f.name in args
     }
-    print(run_live(LiveOptions(**given)))
+    _say(run_live(LiveOptions(**given)))
     return 0
 
 
@@ -246,7 +247,7 @@ def _cmd_deblur(args: argparse.Namespace) -> int:
         return _deblur_batch(args)
     if args.workers is not None or args.scheduler is not None:
         raise InvalidArgumentError("--workers and --scheduler are for a folder INPUT (a batch)")
-    print(deblur_file(args.input, args.output, compare=args.compare, **_deblur_options(args)))
+    _say(deblur_file(args.input, args.output, compare=args.compare, **_deblur_options(args)))
     return 0
 
 
@@ -262,7 +263,7 @@ def _deblur_batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         **_deblur_options(args),
     )
-    print(report)
+    _say(report)
     return 1 if report.failed else 0
 
 
@@ -300,17 +301,17 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         "noise_is_upper_bound": found.noise_is_upper_bound,
     }
     if args.json:
-        print(json.dumps({"image": args.image, **fields}))
+        _say(json.dumps({"image": args.image, **fields}))
         return 0
-    print(f"{args.image}: {image.shape[1]}x{image.shape[0]}, {image.dtype}")
-    print(
+    _say(f"{args.image}: {image.shape[1]}x{image.shape[0]}, {image.dtype}")
+    _say(
         f"blur      gaussian sigma {found.sigma[0]:.2f} x {found.sigma[1]:.2f} px, "
         f"major axis at {fields['angle_deg']:.0f} deg"
     )
     bound = " (upper bound: fine texture)" if found.noise_is_upper_bound else ""
-    print(f"noise     {found.noise:.4f} std in working values{bound}")
-    print(f"spectrum  A = {found.prior_amplitude:.3g} (natural prior 6e-3)")
-    print(f"confidence {found.confidence:.2f}")
+    _say(f"noise     {found.noise:.4f} std in working values{bound}")
+    _say(f"spectrum  A = {found.prior_amplitude:.3g} (natural prior 6e-3)")
+    _say(f"confidence {found.confidence:.2f}")
     return 0
 
 
@@ -346,7 +347,7 @@ def _estimate_kernel(args: argparse.Namespace) -> int:
         role="kernel",
     )
     rows, cols = np.nonzero(kernel)
-    print(
+    _say(
         f"{args.image}: a {kernel.shape[0]}x{kernel.shape[1]} camera-shake kernel in "
         f"{seconds:.1f} s, "
         f"extent {np.ptp(rows) + 1}x{np.ptp(cols) + 1} px -> {args.output} "
@@ -611,7 +612,7 @@ def _one_line_notices(command: str) -> Iterator[None]:
     prefix = f"gpudeconv {command}: "
 
     def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
-        print(f"{prefix}warning: {message}", file=sys.stderr)
+        _say(f"{prefix}warning: {message}", file=sys.stderr)
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
@@ -652,6 +653,25 @@ def _signals_as_errors() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def _printable(text: str) -> str:
+    r"""``text`` with control characters shown as escapes (``\x1b``), line breaks kept.
+
+    File names come from folders anyone may have filled: printed raw, a name holding
+    ANSI/OSC sequences could retitle or clear the terminal, or hide the lines above it.
+    """
+    return "".join(
+        c
+        if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf")
+        else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
+def _say(*values: object, file: Any = None) -> None:
+    """``print``, with :func:`_printable` text (every line the command prints)."""
+    print(*(_printable(str(v)) for v in values), file=file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -659,16 +679,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _one_line_notices(args.command), _signals_as_errors():
             return int(args.func(args))
     except AppError as exc:
-        print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
+        _say(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
         return exc.code
     except (GpudeconvError, OSError) as exc:
-        print(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
+        _say(f"gpudeconv {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"gpudeconv {args.command}: interrupted", file=sys.stderr)
+        _say(f"gpudeconv {args.command}: interrupted", file=sys.stderr)
         return 130
     except MemoryError:
-        print(f"gpudeconv {args.command}: error: out of memory", file=sys.stderr)
+        _say(f"gpudeconv {args.command}: error: out of memory", file=sys.stderr)
         return 3
 
 

@@ -106,3 +106,22 @@ def test_demo_output_keeps_an_existing_file_unless_overwrite(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
     assert main(["demo", "--output", str(keep), "--overwrite"]) == 0
     assert cv2.imread(str(keep)) is not None
+
+
+def test_file_names_cannot_drive_the_terminal(tmp_path, capsys):
+    """#27 item 16: ANSI/OSC sequences in a name are printed as escapes, never raw."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    evil = folder / "evil\x1b]0;OWNED\x07\x1b[2J\x9b.png"
+    _photo(evil)
+    (folder / "broken\x1b[31m.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    code = main(["deblur", str(folder), str(out), "--psf", "gaussian:1", "--noise", "0.01",
+                 "--workers", "1", "--quiet"])  # fmt: skip
+    single = main(["deblur", str(evil), str(tmp_path / "one.png"), "--psf", "gaussian:1",
+                   "--noise", "0.01", "--quiet"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code != 0 and single == 0  # the broken file fails the batch; the photo is restored
+    for stream in (captured.out, captured.err):
+        assert "\x1b" not in stream and "\x07" not in stream and "\x9b" not in stream
+    assert "\\x1b]0;OWNED" in captured.out + captured.err
