@@ -127,13 +127,19 @@ def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path
 
 
 def restore_one(
-    source: str, target: str, options: dict[str, Any], planned_absent: bool = False
+    source: str,
+    target: str,
+    options: dict[str, Any],
+    planned_absent: bool = False,
+    root: str | None = None,
 ) -> FileOutcome:
     """One task: restore ``source`` into ``target``; every failure becomes an outcome.
 
     ``planned_absent``: ``target`` did not exist when the batch was planned. If it exists
     now (and the batch does not overwrite), this is a retry whose first attempt wrote it
     (outputs appear whole, by a rename) and whose worker died before reporting: restored.
+    ``root``: the batch's OUTPUT folder; ``target`` must stay inside it (see
+    :func:`_make_folders_inside`).
     """
     from .media import _deblur_file
 
@@ -141,11 +147,31 @@ def restore_one(
         return FileOutcome(source, target, "restored", reason="written by an earlier attempt")
     start = time.perf_counter()
     try:
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        if root is not None:
+            _make_folders_inside(Path(root), Path(target).parent)
         _, frames = _deblur_file(source, target, progress=False, compare=None, **options)
     except Exception as exc:  # a batch goes on: the reason is reported at the end
         return FileOutcome(source, target, "failed", reason=_reason(exc))
     return FileOutcome(source, target, "restored", frames, time.perf_counter() - start)
+
+
+def _make_folders_inside(root: Path, folder: Path) -> None:
+    """Make ``folder`` (under ``root``) one level at a time, following no symbolic link.
+
+    A sub-folder someone planted in OUTPUT as a link to elsewhere would have the batch
+    write — and, with ``--overwrite``, replace — files outside OUTPUT.
+    """
+    current = root
+    for part in folder.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise BatchError(
+                f"{str(current)!r} in the output folder is a symbolic link: not followed "
+                "(it would write outside the output folder)"
+            )
+        current.mkdir(exist_ok=True)
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise BatchError(f"{str(folder)!r} is outside the output folder {str(root)!r}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -225,7 +251,7 @@ def run_batch(
         report = BatchReport(workers=len(active.scheduler_info()["workers"]))
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         if todo:
-            outcomes.update(_run(active, todo, options, progress))
+            outcomes.update(_run(active, todo, options, progress, Path(output_dir)))
     _remove_orphans(pairs, since=started_at)
     report.outcomes = [outcomes[source] for source, _ in pairs]
     report.seconds = time.perf_counter() - start
@@ -233,7 +259,11 @@ def run_batch(
 
 
 def _run(
-    client: Any, todo: list[tuple[Path, Path, bool]], options: dict[str, Any], progress: bool
+    client: Any,
+    todo: list[tuple[Path, Path, bool]],
+    options: dict[str, Any],
+    progress: bool,
+    root: Path,
 ) -> dict[Path, FileOutcome]:
     import sys
 
@@ -241,7 +271,7 @@ def _run(
     from tqdm import tqdm
 
     futures = {
-        client.submit(restore_one, str(s), str(t), options, absent, pure=False): (s, t)
+        client.submit(restore_one, str(s), str(t), options, absent, str(root), pure=False): (s, t)
         for s, t, absent in todo
     }
     outcomes = {}

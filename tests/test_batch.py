@@ -271,3 +271,21 @@ def test_a_planted_scratch_folder_is_never_imported(tmp_path):
         os.remove(planted)
         if made:
             os.rmdir(shared)
+
+
+def test_a_symlinked_sub_folder_planted_in_output_is_not_followed(tmp_path, folder):
+    """#27 item 15: the batch wrote through it, outside OUTPUT (and replaced files there)."""
+    inputs = tmp_path / "in2"
+    (inputs / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        (inputs / name).write_bytes((folder / "p0.png").read_bytes())
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(victim, target_is_directory=True)
+    report = run_batch(inputs, out, psf_spec="gaussian:1", noise=0.01, workers=1, progress=False)
+    assert list(victim.iterdir()) == []
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    assert len(failed) == 1 and "symbolic link" in failed[0].reason
+    assert (out / "a.png").exists()
