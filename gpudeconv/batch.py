@@ -149,6 +149,8 @@ def restore_one(
     try:
         if root is not None:
             _make_folders_inside(Path(root), Path(target).parent)
+        else:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
         _, frames = _deblur_file(source, target, progress=False, compare=None, **options)
     except Exception as exc:  # a batch goes on: the reason is reported at the end
         return FileOutcome(source, target, "failed", reason=_reason(exc))
