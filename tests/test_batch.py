@@ -229,6 +229,7 @@ def test_the_local_cluster_refuses_clients_without_its_certificate():
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/json/identity.json", timeout=3)
         assert answer.value.code == 404
+        answer.value.close()  # its socket
 
 
 def test_a_planted_scratch_folder_is_never_imported(tmp_path):
