@@ -575,7 +575,7 @@ def markdown(cells: list[Cell], summary: dict, clip, stability, cost, targets) -
     out.append(f"Mean overshoot beyond the sharp frame's local range (blurred cells): {rings}")
     out.append("")
     out.append(
-        f"Compressed cells (JPEG, H.264) whose luma blockiness rose by more than {BLOCKINESS_RISE}: "
+        f"Compressed cells whose luma blockiness rose by more than {BLOCKINESS_RISE}: "
         f"{len(summary['blockiness_rises'])}"
     )
     for line in summary["blockiness_rises"][:20]:
