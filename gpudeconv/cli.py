@@ -46,6 +46,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .io import check_output, write_image
 
     if args.output:  # before any work: an existing file is kept unless --overwrite
+        from .media import IMAGE_SUFFIXES
+
+        if Path(args.output).suffix.lower() not in IMAGE_SUFFIXES:
+            raise AppError(f"--output {args.output!r} must be an image file {IMAGE_SUFFIXES}")
         check_output(args.output, overwrite=args.overwrite, role="--output")
     sharp, _, results = run_still_demo(sigma=args.sigma, noise=args.noise)
     _say(f"test card 480x640 RGB, gaussian sigma={args.sigma}, noise={args.noise}, 8-bit")

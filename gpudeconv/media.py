@@ -41,6 +41,8 @@ __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "rea
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
+#: What ``--compare`` figures may be (matplotlib writes no BMP).
+FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 log = logging.getLogger("gpudeconv")
 
 
@@ -67,8 +69,11 @@ def _check_paths(
 
 def _check_figure(compare: Path | None, inputs: list[Path], target: Path, overwrite: bool) -> None:
     if compare is not None:
-        if compare.suffix.lower() not in IMAGE_SUFFIXES:
-            raise MediaError(f"--compare {str(compare)!r} must be an image file {IMAGE_SUFFIXES}")
+        if compare.suffix.lower() not in FIGURE_SUFFIXES:
+            raise MediaError(
+                f"--compare {str(compare)!r} must be an image file matplotlib writes "
+                f"{FIGURE_SUFFIXES}"
+            )
         check_output(
             compare, inputs=inputs, others=[target], overwrite=overwrite, role="--compare figure"
         )

@@ -125,3 +125,16 @@ def test_file_names_cannot_drive_the_terminal(tmp_path, capsys):
     for stream in (captured.out, captured.err):
         assert "\x1b" not in stream and "\x07" not in stream and "\x9b" not in stream
     assert "\\x1b]0;OWNED" in captured.out + captured.err
+
+
+def test_figure_and_demo_formats_are_checked_before_any_work(tmp_path, capsys):
+    """#27 item 12: --compare fig.bmp tracebacked after OUTPUT was written; demo x.txt too."""
+    photo = tmp_path / "in.png"
+    _photo(photo)
+    out = tmp_path / "out.png"
+    argv = ["deblur", str(photo), str(out), "--psf", "gaussian:1", "--noise", "0.01"]
+    assert main([*argv, "--compare", str(tmp_path / "fig.bmp")]) == 2
+    assert main(["demo", "--output", str(tmp_path / "x.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "must be an image file" in err
+    assert not out.exists() and not (tmp_path / "x.txt").exists()
