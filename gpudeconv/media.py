@@ -261,12 +261,22 @@ def read_photo(path: str | Path) -> np.ndarray:
         raise MediaError(f"{str(path)!r} does not exist or is not a file")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise MediaError(f"{str(path)!r}: unsupported photo format; photos {IMAGE_SUFFIXES}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a header over OpenCV's 2^30-pixel limit
+        raise MediaError(f"cannot read {str(path)!r} as an image: {_cv_reason(exc)}") from None
     if image is None:
         raise MediaError(f"cannot read {str(path)!r} as an image")
     if image.dtype not in (np.uint8, np.uint16):
         raise MediaError(f"{str(path)!r} has {image.dtype} samples; 8- or 16-bit images only")
     return image
+
+
+def _cv_reason(exc: Exception) -> str:
+    """OpenCV's own reason, on one line (its message spans several, with source paths)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = next((line for line in lines if "error:" in line), lines[-1] if lines else "")
+    return reason.split("error:", 1)[-1].strip() or "OpenCV refused it"
 
 
 @dataclass(frozen=True)

@@ -464,16 +464,18 @@ def save_kernel(kernel: np.ndarray, path: str | Path) -> None:
 def _load_kernel(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InvalidArgumentError(f"psf file {str(path)!r} does not exist or is not a file")
+    import cv2
+
     try:
         if path.suffix.lower() == ".npy":
             return np.load(path, allow_pickle=False)
         if path.suffix.lower() == ".txt":
             return np.loadtxt(path, ndmin=2)
-        import cv2
-
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
-    except (OSError, ValueError) as exc:
-        raise InvalidArgumentError(f"cannot read psf file {str(path)!r}: {exc}") from None
+    except (OSError, ValueError, cv2.error) as exc:  # cv2: e.g. over its 2^30-pixel limit
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        reason = lines[-1].strip() if lines else type(exc).__name__
+        raise InvalidArgumentError(f"cannot read psf file {str(path)!r}: {reason}") from None
     if image is None:
         raise InvalidArgumentError(f"cannot read psf file {str(path)!r} as an image")
     return image

@@ -138,3 +138,34 @@ def test_figure_and_demo_formats_are_checked_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "must be an image file" in err
     assert not out.exists() and not (tmp_path / "x.txt").exists()
+
+
+def _png_header(path, side: int = 100_000) -> None:
+    """A 70-byte PNG whose header claims side × side pixels (over OpenCV's 2^30 limit)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+
+
+def test_a_header_over_opencvs_pixel_limit_is_one_line(tmp_path, capsys):
+    """#27 item 11: cv2.error tracebacks from deblur, estimate and --psf FILE."""
+    bomb = tmp_path / "bomb.png"
+    _png_header(bomb)
+    photo = tmp_path / "in.png"
+    _photo(photo)
+    commands = [
+        ["deblur", str(bomb), str(tmp_path / "o.png"), "--psf", "gaussian:1", "--noise", "0.01"],
+        ["estimate", str(bomb)],
+        ["deblur", str(photo), str(tmp_path / "o2.png"), "--psf", str(bomb), "--noise", "0.01"],
+    ]
+    for argv in commands:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot read" in err, err
