@@ -151,7 +151,8 @@ def _png_header(path, side: int = 100_000) -> None:
         )
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    data = chunk(b"IDAT", zlib.compress(bytes(10)))  # with data, OpenCV checks the size
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + data + chunk(b"IEND", b""))
 
 
 def test_a_header_over_opencvs_pixel_limit_is_one_line(tmp_path, capsys):
