@@ -249,12 +249,17 @@ def run_batch(
             outcomes[source] = FileOutcome(str(source), str(target), "skipped")
         else:
             todo.append((source, target, not present))
-    with _client(client, workers, scheduler) as active:
-        report = BatchReport(workers=len(active.scheduler_info()["workers"]))
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        if todo:
-            outcomes.update(_run(active, todo, options, progress, Path(output_dir)))
-    _remove_orphans(pairs, since=started_at)
+    # Temporary files an interrupted earlier batch left (its workers were killed before
+    # they could clean up) go first; this batch's own go at the end, however it ends.
+    _remove_orphans(pairs, since=None)
+    try:
+        with _client(client, workers, scheduler) as active:
+            report = BatchReport(workers=len(active.scheduler_info()["workers"]))
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            if todo:
+                outcomes.update(_run(active, todo, options, progress, Path(output_dir)))
+    finally:
+        _remove_orphans(pairs, since=started_at)
     report.outcomes = [outcomes[source] for source, _ in pairs]
     report.seconds = time.perf_counter() - start
     return report
@@ -373,12 +378,13 @@ def _private_cluster(cluster_class: Any, count: int) -> Iterator[Any]:
         sys.path[:] = [p for p in sys.path if not p.startswith(scratch)]
 
 
-def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:
-    """Remove temporary outputs left by this batch's tasks whose worker was killed.
+def _remove_orphans(pairs: list[tuple[Path, Path]], since: float | None) -> None:
+    """Remove temporary outputs left by tasks whose worker was killed.
 
     Only gpudeconv's temporary names (``.<stem>.gpudeconv-<8 random><suffix>``, see
-    :data:`gpudeconv.io.TEMP_MARK`) beside a target, modified since ``since`` (the
-    batch's start, wall-clock seconds like file times).
+    :data:`gpudeconv.io.TEMP_MARK`) beside a target, owned by us, modified since ``since``
+    (the batch's start, wall-clock seconds like file times; None: any age — the leftovers
+    of an interrupted earlier batch, swept when the next one starts).
     """
     from .io import TEMP_MARK
 
@@ -389,7 +395,8 @@ def _remove_orphans(pairs: list[tuple[Path, Path]], since: float) -> None:
         if not target.parent.is_dir():
             continue
         for sibling in target.parent.iterdir():
-            if not pattern.match(sibling.name) or not sibling.is_file():
+            if not pattern.match(sibling.name) or sibling.is_symlink() or not sibling.is_file():
                 continue
-            if sibling.stat().st_mtime >= since - 1.0:
+            info = sibling.stat()
+            if info.st_uid == os.getuid() and (since is None or info.st_mtime >= since - 1.0):
                 sibling.unlink(missing_ok=True)

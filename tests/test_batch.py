@@ -290,3 +290,23 @@ def test_a_symlinked_sub_folder_planted_in_output_is_not_followed(tmp_path, fold
     failed = [o for o in report.outcomes if o.status == "failed"]
     assert len(failed) == 1 and "symbolic link" in failed[0].reason
     assert (out / "a.png").exists()
+
+
+def test_temporary_files_of_an_interrupted_batch_do_not_stay(tmp_path, folder, monkeypatch):
+    """#27 item 9: Ctrl-C/SIGTERM left half-written temp files a re-run never removed."""
+    import gpudeconv.batch as batch
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / ".p0.gpudeconv-abcdefgh.png"  # left by an earlier, killed batch
+    old.write_bytes(b"half")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+
+    def interrupted(client, todo, options, progress, root):
+        (out / ".p1.gpudeconv-ABCDEFGH.png").write_bytes(b"half")  # a worker's, mid-write
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(folder, out, psf_spec="gaussian:1", noise=0.01, workers=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == []
