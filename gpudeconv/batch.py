@@ -386,12 +386,11 @@ def _remove_orphans(pairs: list[tuple[Path, Path]], since: float | None) -> None
     (the batch's start, wall-clock seconds like file times; None: any age — the leftovers
     of an interrupted earlier batch, swept when the next one starts).
     """
-    from .io import TEMP_MARK
+    from .io import TEMP_MARK, temp_stem
 
     for _, target in pairs:
-        pattern = re.compile(
-            rf"^\.{re.escape(target.stem)}\.{TEMP_MARK}[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$"
-        )
+        stem = re.escape(temp_stem(target))
+        pattern = re.compile(rf"^\.{stem}\.{TEMP_MARK}[A-Za-z0-9_]{{8}}{re.escape(target.suffix)}$")
         if not target.parent.is_dir():
             continue
         for sibling in target.parent.iterdir():

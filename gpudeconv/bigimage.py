@@ -183,7 +183,11 @@ def deblur_big(
         restored = gdask.deblur(array, filt, backend=job.backend, **options)
         start = time.perf_counter()
         writer = _write_zarr if out_suffix == STORE_SUFFIX else _write_tiff
-        pending = PendingFolder(target) if out_suffix == STORE_SUFFIX else PendingOutput(target)
+        pending = (
+            PendingFolder(target)
+            if out_suffix == STORE_SUFFIX
+            else PendingOutput(target, replace=job.overwrite)
+        )
         with pending, _progress_bar(array.shape[0], progress) as bar:
             writer(pending.path, _bands(restored, bar, source), restored, spec)
         seconds = time.perf_counter() - start

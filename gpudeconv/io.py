@@ -135,17 +135,42 @@ def _umask() -> int:
     return mask
 
 
+#: Bytes that mkstemp adds to a temporary name's prefix and suffix (8 random characters).
+_TEMP_RANDOM = 8
+
+
+def temp_stem(target: Path) -> str:
+    """The part of ``target``'s stem its temporary names carry (``.<stem>.gpudeconv-…``).
+
+    The whole stem when it fits; else cut, on a character boundary, so that the temporary
+    name stays within the folder's name limit (NAME_MAX, 255 bytes on most file systems):
+    a legal output name of 235 bytes or more failed through its longer temporary name.
+    """
+    try:
+        limit = os.pathconf(target.parent if str(target.parent) else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    fixed = len(f"..{TEMP_MARK}{target.suffix}".encode()) + _TEMP_RANDOM
+    stem = target.stem
+    while stem and len(stem.encode()) > limit - fixed:
+        stem = stem[:-1]
+    return stem
+
+
 class PendingOutput:
-    """A temporary file beside ``path``, renamed onto it by :meth:`commit`.
+    """A temporary file beside ``path``, moved onto it by :meth:`commit`.
 
     Use as a context manager: leaving the block normally commits, an exception (or a
-    signal turned into one) discards the temporary file.
+    signal turned into one) discards the temporary file. ``replace=False``: the commit
+    never replaces a file — one that appeared at ``path`` while this was being written
+    (another run) is kept, and the commit fails saying so.
     """
 
-    def __init__(self, path: PathLike) -> None:
+    def __init__(self, path: PathLike, *, replace: bool = True) -> None:
         self.target = Path(path)
+        self.replace = replace
         fd, name = tempfile.mkstemp(
-            prefix=f".{self.target.stem}.{TEMP_MARK}",
+            prefix=f".{temp_stem(self.target)}.{TEMP_MARK}",
             suffix=self.target.suffix,
             dir=self.target.parent,
         )
@@ -161,12 +186,39 @@ class PendingOutput:
             mode = 0o666 & ~_umask()
         try:
             os.chmod(self.path, mode)
-            os.replace(self.path, self.target)  # renames over the name: never writes through it
+            if self.replace:
+                os.replace(self.path, self.target)  # renames over the name: never through it
+            else:
+                self._move_without_replacing()
+        except FileExistsError:
+            self.discard()
+            raise InvalidArgumentError(
+                f"{str(self.target)!r} appeared while this output was being written (another "
+                "run?); it is kept: use --overwrite to replace it"
+            ) from None
         except OSError as exc:  # nothing half-done stays behind; the message names the target
             self.discard()
             raise OSError(exc.errno, f"cannot write {str(self.target)!r}: {exc.strerror}") from None
         self._done = True
         return self.target
+
+    def _move_without_replacing(self) -> None:
+        """Give the file its name only if that name is free, atomically (a hard link).
+
+        ``os.replace`` after an existence check would let a second run that checked at
+        the same time silently replace the first's output. Where the file system has no
+        hard links, the check and the rename are as close as they can be.
+        """
+        try:
+            os.link(self.path, self.target)  # FileExistsError if the name is taken
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here (FAT, some network file systems)
+            if os.path.lexists(self.target):
+                raise FileExistsError(str(self.target)) from None
+            os.replace(self.path, self.target)
+            return
+        os.unlink(self.path)
 
     def discard(self) -> None:
         """Remove the temporary file (idempotent)."""
@@ -260,7 +312,7 @@ def atomic_output(
     choose a format by extension work) and must write the whole output there.
     """
     target = check_output(path, inputs=inputs, others=others, overwrite=overwrite, role=role)
-    with PendingOutput(target) as pending:
+    with PendingOutput(target, replace=overwrite) as pending:
         write(pending.path)
     return target
 

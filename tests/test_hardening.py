@@ -399,3 +399,34 @@ def test_a_failing_compiler_is_one_line(tmp_path, photo):
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "planted failure" in result.stderr
+
+
+def test_an_output_that_appears_while_writing_is_kept(tmp_path):
+    """#27 item 20: two runs into one OUTPUT both 'succeeded', the later replacing the first."""
+    from gpudeconv.errors import InvalidArgumentError
+    from gpudeconv.io import atomic_output
+
+    target = tmp_path / "out.png"
+
+    def write(tmp):
+        target.write_bytes(b"the other run's")  # it checked at the same time, and won
+        tmp.write_bytes(b"ours")
+
+    with pytest.raises(InvalidArgumentError, match="appeared while"):
+        atomic_output(target, write)
+    assert target.read_bytes() == b"the other run's"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left
+    atomic_output(target, lambda tmp: tmp.write_bytes(b"ours"), overwrite=True)
+    assert target.read_bytes() == b"ours"
+
+
+def test_an_output_name_near_name_max_is_written(tmp_path):
+    """#27 item 19: the temporary name (~20 bytes longer) went over NAME_MAX."""
+    from gpudeconv.io import atomic_output
+
+    target = tmp_path / ("a" * 240 + ".png")
+    atomic_output(target, lambda tmp: tmp.write_bytes(b"x"))
+    assert target.read_bytes() == b"x"
+    wide = tmp_path / ("é" * 120 + ".png")  # 240 bytes in UTF-8
+    atomic_output(wide, lambda tmp: tmp.write_bytes(b"y"))
+    assert wide.read_bytes() == b"y"
