@@ -91,6 +91,14 @@ class AutoPipeline:
         The smoothed estimate the last frame was restored with.
     tracker : EstimateTracker
 
+    Notes
+    -----
+    One ``AutoPipeline`` is one stream: its tracker smooths over the frames it is given,
+    in order. Calls from several threads are serialised (a frame's estimate, weights and
+    filtering never interleave with another's), but frames of different streams given to
+    one pipeline are still one stream to it — give each stream its own pipeline (they may
+    share one :class:`AutoTable`).
+
     Examples
     --------
     >>> import numpy as np
@@ -132,6 +140,7 @@ class AutoPipeline:
         )
         self.estimate: Estimate | None = None
         self._key: AutoKey | None = None
+        self._lock = threading.Lock()
 
     @property
     def spec(self) -> FrameSpec:
@@ -164,6 +173,10 @@ class AutoPipeline:
 
         ``frame`` and ``out`` as for :meth:`Pipeline.__call__`.
         """
+        with self._lock:  # estimate, weights and filtering of one frame belong together
+            return self._restore(frame, out)
+
+    def _restore(self, frame: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         frame = self.spec.check_frame(frame)
         self.estimate = self.tracker.update(frame)
         key = AutoKey.of(self.estimate)
