@@ -308,6 +308,11 @@ def _client(client: Any, workers: int | None, scheduler: str | None) -> Iterator
             remote = Client(scheduler, timeout="20s")
         except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address
             raise BatchError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+        except MemoryError:  # another service's greeting read as a frame length of exabytes
+            raise BatchError(
+                f"{scheduler!r} answered, but not as a Dask scheduler (its reply is not "
+                "distributed's protocol)"
+            ) from None
         with remote:
             yield remote
         return

@@ -310,3 +310,32 @@ def test_temporary_files_of_an_interrupted_batch_do_not_stay(tmp_path, folder, m
     with pytest.raises(KeyboardInterrupt):
         run_batch(folder, out, psf_spec="gaussian:1", noise=0.01, workers=1, progress=False)
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_scheduler_address_that_is_another_service_says_so(tmp_path, folder):
+    """#27 item 18: an SSH-like greeting was read as a frame length: 'out of memory'."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def greet():
+        try:
+            connection, _ = server.accept()
+            connection.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n" * 4)
+            time.sleep(3)
+            connection.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=greet, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(BatchError, match="not as a Dask scheduler"):
+            run_batch(folder, tmp_path / "out", psf_spec="gaussian:1", noise=0.01,
+                      scheduler=f"tcp://127.0.0.1:{port}", progress=False)  # fmt: skip
+    finally:
+        server.close()
+        thread.join(timeout=5)
