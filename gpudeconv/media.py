@@ -26,6 +26,7 @@ from .bigimage import deblur_big, streams
 from .errors import AppError
 from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
 from .io import atomic_output, check_output
+from .metadata import read_metadata, with_metadata
 from .methods import (
     AUTO_METHODS,
     FILE_METHODS,
@@ -325,12 +326,23 @@ def _deblur_photo(
     restored = restore(image)
     seconds = time.perf_counter() - start
     written, note = _for_format(restored, target)
+    metadata = read_metadata(source)
+    carried: list[bool] = []
 
     def write(tmp: Path) -> None:
-        if not cv2.imwrite(str(tmp), written):
+        try:
+            ok, encoded = cv2.imencode(target.suffix, written)
+        except cv2.error as exc:
+            raise MediaError(f"cannot encode {str(target)!r}: {_cv_reason(exc)}") from None
+        if not ok:
             raise MediaError(f"cannot encode {str(target)!r}")
+        data, copied = with_metadata(encoded.tobytes(), target.suffix, metadata)
+        carried.append(copied)
+        tmp.write_bytes(data)
 
     atomic_output(target, write, overwrite=job.overwrite, inputs=job.inputs, role="output")
+    if metadata and not all(carried):
+        note += f" (the input's EXIF/ICC profile not copied: a {target.suffix} output)"
     summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
         f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {job.method} in "

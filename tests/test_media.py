@@ -169,3 +169,41 @@ def test_a_16_bit_photo_written_to_an_8_bit_format_is_scaled_and_said(tmp_path, 
     written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint8
     assert abs(float(written.mean()) - float(photo.mean()) / 257) < 3  # not saturated
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_photo_keeps_its_exif_orientation_and_icc_profile(tmp_path, suffix):
+    """#27 item 7: OpenCV dropped them (a phone portrait came out sideways)."""
+    from PIL import Image, ImageCms
+
+    from gpudeconv.media import deblur_file
+
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° CW to view
+    exif[0x010F] = "PhoneMaker"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = tmp_path / f"in{suffix}"
+    Image.fromarray(pixels).save(source, exif=exif.tobytes(), icc_profile=icc)
+    target = tmp_path / f"out{suffix}"
+    summary = deblur_file(str(source), str(target), psf_spec="gaussian:1", noise=0.01)
+    assert "not copied" not in summary
+    with Image.open(target) as out:
+        assert out.getexif().get(0x0112) == 6 and out.getexif().get(0x010F) == "PhoneMaker"
+        assert out.info.get("icc_profile") == icc
+        assert out.size == (64, 48)  # pixels as stored; the viewer turns them
+    assert cv2.imread(str(target)) is not None  # still a valid file for OpenCV
+
+
+def test_a_format_that_cannot_carry_the_metadata_says_so(tmp_path):
+    from PIL import Image
+
+    from gpudeconv.media import deblur_file
+
+    source = tmp_path / "in.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(source, exif=exif.tobytes())
+    summary = deblur_file(str(source), str(tmp_path / "out.bmp"), psf_spec="gaussian:1", noise=0.01)
+    assert "EXIF/ICC profile not copied: a .bmp output" in summary
