@@ -207,3 +207,30 @@ def test_a_format_that_cannot_carry_the_metadata_says_so(tmp_path):
     Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(source, exif=exif.tobytes())
     summary = deblur_file(str(source), str(tmp_path / "out.bmp"), psf_spec="gaussian:1", noise=0.01)
     assert "EXIF/ICC profile not copied: a .bmp output" in summary
+
+
+def test_a_whole_image_method_that_will_not_fit_is_refused_with_the_number(tmp_path, monkeypatch):
+    """#27 item 14: wiener and the iterative methods take 57-82x the photo, with no warning."""
+    import gpudeconv.media as media
+    from gpudeconv.cli import main as cli
+
+    photo = np.random.default_rng(5).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    source = tmp_path / "in.png"
+    cv2.imwrite(str(source), photo)
+    monkeypatch.setattr(media, "_available_memory", lambda: 1_000_000)  # 1 MB free
+    argv = [
+        "deblur",
+        str(source),
+        str(tmp_path / "o.png"),
+        "--psf",
+        "gaussian:1",
+        "--noise",
+        "0.01",
+    ]
+    for method in ("wiener", "hyper-laplacian"):
+        with pytest.raises(media.MediaError, match=r"needs about .* GiB .* available") as refused:
+            media.deblur_file(str(source), str(tmp_path / "o.png"), psf_spec="gaussian:1",
+                              noise=0.01, method=method)  # fmt: skip
+        assert refused.value.code == 3
+    assert not (tmp_path / "o.png").exists()
+    assert cli([*argv, "--method", "gauss-lap"]) == 0  # the fitted filter needs ~3x: it runs
