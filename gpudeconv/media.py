@@ -344,6 +344,8 @@ def _deblur_photo(
     atomic_output(target, write, overwrite=job.overwrite, inputs=job.inputs, role="output")
     if metadata and not all(carried):
         note += f" (the input's EXIF/ICC profile not copied: a {target.suffix} output)"
+    if metadata.pages > 1:
+        note += f" (page 1 of {metadata.pages} restored: one image per output file)"
     summary = (
         f"restored {source.name} ({image.shape[1]}x{image.shape[0]}, "
         f"{image.dtype.itemsize * 8}-bit, {spec.channels} channel(s)) with {job.method} in "

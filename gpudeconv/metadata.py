@@ -26,10 +26,15 @@ _ICC_CHUNK = 65519
 
 @dataclass(frozen=True)
 class PhotoMetadata:
-    """EXIF (a TIFF structure, without its ``Exif`` header) and ICC profile bytes."""
+    """EXIF (a TIFF structure, without its ``Exif`` header) and ICC profile bytes.
+
+    ``pages``: how many images the file holds (a multi-page TIFF: only the first is
+    restored, and the summary says so).
+    """
 
     exif: bytes | None = None
     icc: bytes | None = None
+    pages: int = 1
 
     def __bool__(self) -> bool:
         return bool(self.exif or self.icc)
@@ -43,14 +48,17 @@ def read_metadata(path: str | Path) -> PhotoMetadata:
         return PhotoMetadata()
     try:
         with Image.open(path) as image:
-            image.load()
+            # The header has them; a PNG may keep its eXIf after the pixels: read on.
+            if image.format == "PNG" and "exif" not in image.info:
+                image.load()
             exif = image.info.get("exif")
             icc = image.info.get("icc_profile")
+            pages = int(getattr(image, "n_frames", 1) or 1)
     except Exception:  # a file OpenCV reads but Pillow does not: pixels still restored
         return PhotoMetadata()
     if isinstance(exif, bytes) and exif.startswith(_EXIF_HEADER):
         exif = exif[len(_EXIF_HEADER) :]
-    return PhotoMetadata(exif or None, icc or None)
+    return PhotoMetadata(exif or None, icc or None, pages)
 
 
 def with_metadata(encoded: bytes, suffix: str, metadata: PhotoMetadata) -> tuple[bytes, bool]:

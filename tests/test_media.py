@@ -234,3 +234,18 @@ def test_a_whole_image_method_that_will_not_fit_is_refused_with_the_number(tmp_p
         assert refused.value.code == 3
     assert not (tmp_path / "o.png").exists()
     assert cli([*argv, "--method", "gauss-lap"]) == 0  # the fitted filter needs ~3x: it runs
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path):
+    """#27 item 17 (in part): 3 pages in, 1 out, without a word."""
+    import tifffile
+
+    from gpudeconv.media import deblur_file
+
+    rng = np.random.default_rng(6)
+    source = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(source) as tif:
+        for _ in range(3):
+            tif.write(rng.integers(0, 256, (32, 40), dtype=np.uint8))
+    summary = deblur_file(str(source), str(tmp_path / "o.tif"), psf_spec="gaussian:1", noise=0.01)
+    assert "page 1 of 3 restored" in summary
