@@ -110,6 +110,15 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
                 raise InvalidArgumentError(f"input {str(path)!r} does not exist or is not a file")
             with tifffile.TiffFile(path) as tif:
                 axes = tif.series[0].axes
+                photometric = tif.pages.first.photometric
+            if photometric not in (
+                tifffile.PHOTOMETRIC.MINISBLACK,
+                tifffile.PHOTOMETRIC.RGB,
+            ):  # palette indices are no intensities; CMYK's K is no alpha; MINISWHITE inverts
+                raise InvalidArgumentError(
+                    f"{str(path)!r} is a {photometric.name} TIFF; streaming restores grey "
+                    "(MINISBLACK) or RGB samples only: convert it first (e.g. to RGB)"
+                )
             if axes not in ("YX", "YXS"):
                 raise InvalidArgumentError(
                     f"{str(path)!r} is a TIFF of axes {axes!r}; streaming reads one image, "

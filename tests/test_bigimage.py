@@ -233,3 +233,25 @@ def test_array_in_a_group_and_compressed_tiffs(tmp_path, rng):
         _run(src, tmp_path / f"{compression}.zarr")
         got = zarr.open_array(str(tmp_path / f"{compression}.zarr"), mode="r")[:]
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("photometric", "shape", "extra"),
+    [
+        ("palette", (48, 64), {"colormap": np.arange(3 * 256, dtype=np.uint16).reshape(3, 256)}),
+        ("separated", (48, 64, 4), {}),  # CMYK: its K is no alpha
+        ("miniswhite", (48, 64), {}),
+    ],
+)
+def test_streaming_refuses_tiffs_whose_samples_are_not_intensities(
+    tmp_path, photometric, shape, extra
+):
+    """#27 item 10: palette indices were filtered as grey, CMYK's K taken as alpha."""
+    import tifffile
+
+    source = tmp_path / "in.tif"
+    data = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    tifffile.imwrite(source, data, photometric=photometric, **extra)
+    with pytest.raises(InvalidArgumentError, match="streaming restores grey"):
+        deblur_file(str(source), str(tmp_path / "out.zarr"), psf_spec="gaussian:1", noise=0.01)
+    assert not (tmp_path / "out.zarr").exists()
