@@ -104,6 +104,7 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
                 raise InvalidArgumentError(
                     f"input {str(path)!r} is a Zarr group; give the path of one array in it"
                 )
+            _check_declared(path, node.shape, node.chunks)
             array = da.from_zarr(node)
         elif suffix in TIFF_SUFFIXES:
             if not path.is_file():
@@ -125,7 +126,9 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
                     "grey (YX) or with interleaved samples (YXS)"
                 )
             closing = tifffile.imread(path, aszarr=True, series=0, level=0)
-            array = da.from_zarr(closing)
+            node = zarr.open(closing, mode="r")
+            _check_declared(path, node.shape, node.chunks)
+            array = da.from_zarr(node)
         else:
             raise InvalidArgumentError(
                 f"input {str(path)!r}: streaming reads {STREAM_SUFFIXES}; got {suffix!r}"
@@ -140,6 +143,31 @@ def open_lazy(path: str | Path) -> Iterator[Any]:
     finally:
         if closing is not None:
             closing.close()
+
+
+#: The most pixels (H × W) and chunks a streamed image may declare: a 600-byte zarr.json
+#: can declare 2^40 × 2^40, and Dask's graph for it filled 5 GB before any pixel was read.
+#: 2^36 pixels is a 262 144² image; 2^20 chunks of even 256² cover it.
+MAX_DECLARED_PIXELS = 1 << 36
+MAX_CHUNKS = 1 << 20
+
+
+def _check_declared(path: Path, shape: tuple[int, ...], chunks: tuple[int, ...]) -> None:
+    """Refuse what a small file declares beyond any image we stream (before Dask sees it)."""
+    pixels = int(shape[0]) * int(shape[1]) if len(shape) >= 2 else 0
+    count = 1
+    for size, chunk in zip(shape[:2], chunks[:2], strict=False):
+        count *= -(-int(size) // max(int(chunk), 1))
+    if pixels > MAX_DECLARED_PIXELS:
+        raise InvalidArgumentError(
+            f"{str(path)!r} declares {shape[1]}x{shape[0]} pixels, over the "
+            f"{MAX_DECLARED_PIXELS:.3g} a streamed image may have"
+        )
+    if count > MAX_CHUNKS:
+        raise InvalidArgumentError(
+            f"{str(path)!r} declares {count} chunks of {chunks[:2]} pixels, over the "
+            f"{MAX_CHUNKS} a streamed image may have: re-chunk it (e.g. 1024x1024)"
+        )
 
 
 def _check_image(path: Path, array: Any) -> None:

@@ -255,3 +255,21 @@ def test_streaming_refuses_tiffs_whose_samples_are_not_intensities(
     with pytest.raises(InvalidArgumentError, match="streaming restores grey"):
         deblur_file(str(source), str(tmp_path / "out.zarr"), psf_spec="gaussian:1", noise=0.01)
     assert not (tmp_path / "out.zarr").exists()
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "what"),
+    [((1 << 40, 1 << 40), (4096, 4096), "declares"), ((8192, 8192), (1, 1), "chunks")],
+)
+def test_a_small_store_declaring_a_huge_image_is_refused_at_once(tmp_path, shape, chunks, what):
+    """#27 item 13: a 600-byte zarr.json declaring 2^40 x 2^40 filled 5 GB building the graph."""
+    import time
+
+    import zarr
+
+    store = tmp_path / "bomb.zarr"
+    zarr.open_array(str(store), mode="w", shape=shape, chunks=chunks, dtype="u1")
+    start = time.perf_counter()
+    with pytest.raises(InvalidArgumentError, match=what):
+        deblur_file(str(store), str(tmp_path / "out.zarr"), psf_spec="gaussian:1", noise=0.01)
+    assert time.perf_counter() - start < 20
