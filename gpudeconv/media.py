@@ -471,7 +471,9 @@ def _deblur_video(
         f"at {float(info['rate'] or 0):.3g} fps) with {what} on "
         f"{'the luma plane' if job.luma else 'all channels'} ({job.space}), "
         f"{stats.frames / seconds:.1f} fps ({stats.shares()}); {stats.encoder} "
-        f"{stats.pix_fmt}, {stats.copied_packets} packets of other streams copied -> {target}"
+        f"{stats.pix_fmt}, {stats.copied_packets} packets of other streams copied"
+        + (f" (not carried over: {', '.join(stats.dropped)})" if stats.dropped else "")
+        + f" -> {target}"
     )
     before_after = (pair[0], pair[1]) if len(pair) == 2 else (pair[0], pair[0])
     return summary, before_after, restore, stats.frames

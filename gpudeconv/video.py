@@ -138,6 +138,8 @@ class TranscodeStats:
         default_factory=lambda: {"decode": 0.0, "restore": 0.0, "encode": 0.0}
     )
     copied_packets: int = 0
+    #: What the output could not carry over (chapters, attachments), named.
+    dropped: list[str] = field(default_factory=list)
     encoder: str = ""
     pix_fmt: str = ""
 
@@ -212,6 +214,10 @@ class VideoWriter:
         Display rotation (degrees, counter-clockwise) to record.
     template_streams : sequence of streams
         Input streams to copy packet for packet (audio, subtitles).
+    source : input container, optional
+        Whose container metadata (title, location, …), chapters and attachments (fonts of
+        subtitles) are carried over; :attr:`dropped` names what the output format could
+        not take.
     """
 
     def __init__(
@@ -228,6 +234,7 @@ class VideoWriter:
         colour: dict[str, Any] | None = None,
         rotation: int = 0,
         template_streams: tuple[Any, ...] = (),
+        source: Any = None,
     ) -> None:
         av = _av()
         self.av = av
@@ -266,6 +273,29 @@ class VideoWriter:
                 ) from None
         self.encoder = encoder
         self.frames = 0
+        self.dropped: list[str] = []
+        if source is not None:
+            self._carry(source)
+
+    def _carry(self, source: Any) -> None:
+        """Container metadata, chapters and attachments of ``source``, where they fit."""
+        av = self.av
+        metadata = {k: v for k, v in source.metadata.items() if k.lower() != "encoder"}
+        self.container.metadata.update(metadata)
+        try:
+            chapters = source.chapters()
+            if chapters:
+                self.container.set_chapters(chapters)
+        except (av.error.FFmpegError, ValueError, AttributeError) as exc:
+            self.dropped.append(f"chapters ({exc})")
+        attachments = [s for s in source.streams if s.type == "attachment"]
+        for attachment in attachments:
+            try:
+                self.container.add_attachment(
+                    attachment.name, attachment.mimetype, bytes(attachment.data)
+                )
+            except (av.error.FFmpegError, ValueError, AttributeError, TypeError):
+                self.dropped.append(f"attachment {attachment.name!r}")
 
     def write(self, frame: Any) -> None:
         """Encode one ``av.VideoFrame`` (or a BGR uint8 array) and mux its packets."""
@@ -368,8 +398,10 @@ def transcode(
             },
             rotation=int(first.rotation or 0),
             template_streams=copied,
+            source=container,
         )
         stats.encoder, stats.pix_fmt = encoder, pix_fmt
+        stats.dropped = list(writer.dropped)
         stats.copied_packets += sum(writer.copy(packet) for packet in early)
         for frame in _chain(first, frames, writer, stats):
             start = time.perf_counter()

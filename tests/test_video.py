@@ -236,3 +236,32 @@ def test_av1_stays_av1(tmp_path, capsys, suffix):
     assert main(argv) == 0
     assert "libsvtav1" in capsys.readouterr().out
     assert probe(out)["codec"] == "av1"
+
+
+def test_container_metadata_chapters_and_attachments_are_carried(tmp_path, capsys):
+    """#27 item 17 (in part): title, chapters and an MKV font attachment were dropped."""
+    import av
+
+    meta = tmp_path / "meta.txt"
+    meta.write_text(
+        ";FFMETADATA1\ntitle=My clip\nlocation=+48.85+002.35/\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=One\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=Two\n"
+    )
+    font = tmp_path / "font.ttf"
+    font.write_bytes(b"not really a font")
+    source, out = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-i", str(meta),
+        "-map_metadata", "1", "-map_chapters", "1", "-attach", str(font),
+        "-metadata:s:t", "mimetype=application/x-truetype-font",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(source),
+    )  # fmt: skip
+    argv = ["deblur", str(source), str(out), "--psf", "gaussian:1", "--noise", "0.01", "--quiet"]
+    assert main(argv) == 0
+    assert "not carried over" not in capsys.readouterr().out
+    with av.open(str(out)) as container:
+        assert container.metadata.get("title") == "My clip"
+        assert [c["metadata"].get("title") for c in container.chapters()] == ["One", "Two"]
+        fonts = [s for s in container.streams if s.type == "attachment"]
+        assert [(s.name, bytes(s.data)) for s in fonts] == [("font.ttf", b"not really a font")]
