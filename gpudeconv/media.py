@@ -26,7 +26,7 @@ from .bigimage import deblur_big, streams
 from .errors import AppError
 from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
 from .io import atomic_output, check_output
-from .metadata import read_metadata, with_metadata
+from .metadata import jpeg_complete, read_metadata, with_metadata
 from .methods import (
     AUTO_METHODS,
     FILE_METHODS,
@@ -268,6 +268,11 @@ def read_photo(path: str | Path) -> np.ndarray:
         raise MediaError(f"cannot read {str(path)!r} as an image: {_cv_reason(exc)}") from None
     if image is None:
         raise MediaError(f"cannot read {str(path)!r} as an image")
+    if path.suffix.lower() in (".jpg", ".jpeg") and not jpeg_complete(path.read_bytes()):
+        raise MediaError(
+            f"{str(path)!r} is a truncated JPEG: its end is missing (the decoder fills it "
+            "with grey)"
+        )
     if image.dtype not in (np.uint8, np.uint16):
         raise MediaError(f"{str(path)!r} has {image.dtype} samples; 8- or 16-bit images only")
     return image

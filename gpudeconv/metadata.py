@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PhotoMetadata", "read_metadata", "with_metadata"]
+__all__ = ["PhotoMetadata", "jpeg_complete", "read_metadata", "with_metadata"]
 
 _EXIF_HEADER = b"Exif\x00\x00"
 _ICC_HEADER = b"ICC_PROFILE\x00"
@@ -106,3 +106,29 @@ def _png(encoded: bytes, metadata: PhotoMetadata) -> bytes:
         chunks += _png_chunk(b"eXIf", metadata.exif)
     at = 8 + 8 + struct.unpack(">I", encoded[8:12])[0] + 4  # after the IHDR chunk
     return encoded[:at] + chunks + encoded[at:]
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG file's image data runs to its end-of-image marker.
+
+    A truncated JPEG decodes without an error — libjpeg fills the missing rows with grey
+    and only warns — so the file structure is checked: the marker segments are walked
+    to the first start of scan (an EXIF thumbnail, with its own end marker, sits in a
+    segment before it and is skipped), then an end-of-image marker must follow. Data
+    appended after it (a phone's motion photo) does not matter.
+    """
+    if data[:2] != b"\xff\xd8":
+        return False
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return False
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return data.find(b"\xff\xd9", at + 2 + length) >= 0
+        at += 2 + length
+    return False

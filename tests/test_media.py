@@ -249,3 +249,28 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path):
             tif.write(rng.integers(0, 256, (32, 40), dtype=np.uint8))
     summary = deblur_file(str(source), str(tmp_path / "o.tif"), psf_spec="gaussian:1", noise=0.01)
     assert "page 1 of 3 restored" in summary
+
+
+def test_a_truncated_jpeg_is_not_counted_as_restored(tmp_path):
+    """#27 item 17 (in part): libjpeg fills the missing rows with grey, exit 0."""
+    from PIL import Image
+
+    from gpudeconv.media import MediaError, deblur_file
+    from gpudeconv.metadata import jpeg_complete
+
+    rng = np.random.default_rng(8)
+    whole = tmp_path / "whole.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    # an EXIF block (a thumbnail's end marker could sit there) and noise that compresses badly
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(
+        whole, exif=exif.tobytes()
+    )
+    data = whole.read_bytes()
+    assert jpeg_complete(data) and jpeg_complete(data + b"appended motion-photo data")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert not jpeg_complete(cut.read_bytes())
+    with pytest.raises(MediaError, match="truncated JPEG"):
+        deblur_file(str(cut), str(tmp_path / "o.png"), psf_spec="gaussian:1", noise=0.01)
+    deblur_file(str(whole), str(tmp_path / "o.png"), psf_spec="gaussian:1", noise=0.01)
