@@ -417,6 +417,7 @@ def _deblur_video(
 ) -> tuple[str, tuple[np.ndarray, np.ndarray], PsfRestorer | AutoRestorer, int]:
     info = probe(source)
     height, width = info["height"], info["width"]
+    rgb_format = "bgr24"
     if job.luma:
         bits = PLANAR_YUV.get(info["pix_fmt"])
         if bits is None:
@@ -430,9 +431,13 @@ def _deblur_video(
         restore = job.restorer(spec)
         frame_restorer: Any = PlaneRestorer(_plane_function(restore, spec))
     else:
-        spec = FrameSpec.create((height, width, 3), np.uint8, space=job.space)
+        # Deeper than 8 bits (10-bit HEVC, …): 16-bit BGR, never quantised to 8 bits.
+        deep = PLANAR_YUV.get(info["pix_fmt"], 8) > 8
+        rgb_format = "bgr48le" if deep else "bgr24"
+        dtype = np.uint16 if deep else np.uint8
+        spec = FrameSpec.create((height, width, 3), dtype, space=job.space)
         restore = job.restorer(spec)
-        frame_restorer = _BgrFrames(_plane_function(restore, spec))
+        frame_restorer = _BgrFrames(_plane_function(restore, spec), rgb_format)
     middle = max((info["frames"] or 1) // 2, 0)
     pair: list[np.ndarray] = []
     count = 0
@@ -460,6 +465,7 @@ def _deblur_video(
             capture_before,
             settings=encode,
             rgb=not job.luma,
+            rgb_format=rgb_format,
             on_frame=seen,
             progress=bar.update,
         )
@@ -504,15 +510,20 @@ def _plane_function(restore: PsfRestorer | AutoRestorer, spec: FrameSpec) -> Any
 
 
 class _BgrFrames:
-    """av.VideoFrame (BGR) → restored av.VideoFrame (BGR), through a frame function."""
+    """av.VideoFrame (BGR) → restored av.VideoFrame (BGR), through a frame function.
 
-    def __init__(self, restore: Any) -> None:
+    ``rgb_format``: ``bgr24``, or ``bgr48le`` for video deeper than 8 bits.
+    """
+
+    def __init__(self, restore: Any, rgb_format: str = "bgr24") -> None:
         self.restore = restore
+        self.rgb_format = rgb_format
 
     def __call__(self, frame: Any) -> Any:
         import av
 
-        return av.VideoFrame.from_ndarray(self.restore(frame.to_ndarray()), format="bgr24")
+        restored = self.restore(frame.to_ndarray())
+        return av.VideoFrame.from_ndarray(restored, format=self.rgb_format)
 
 
 def _progress(total: int | None, enabled: bool) -> Any:

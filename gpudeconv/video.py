@@ -339,13 +339,15 @@ def transcode(
     *,
     settings: EncodeSettings | None = None,
     rgb: bool = False,
+    rgb_format: str = "bgr24",
     on_frame: Callable[[Any, Any], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TranscodeStats:
     """Decode ``source``, restore every frame, encode to ``target``, copy the other streams.
 
     ``restore`` takes and returns an ``av.VideoFrame`` (a planar YUV one unless ``rgb``,
-    then BGR); ``on_frame(before, after)`` sees each pair (figures); ``progress(n)``
+    then BGR in ``rgb_format``: ``bgr24``, or ``bgr48le`` to keep more than 8 bits);
+    ``on_frame(before, after)`` sees each pair (figures); ``progress(n)``
     counts frames.
     """
     av = _av()
@@ -405,7 +407,7 @@ def transcode(
         stats.copied_packets += sum(writer.copy(packet) for packet in early)
         for frame in _chain(first, frames, writer, stats):
             start = time.perf_counter()
-            source_frame = frame.reformat(format="bgr24") if rgb else frame
+            source_frame = frame.reformat(format=rgb_format) if rgb else frame
             restored = restore(source_frame)
             restored.pts, restored.time_base = frame.pts, frame.time_base
             mid = time.perf_counter()

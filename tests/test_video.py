@@ -265,3 +265,36 @@ def test_container_metadata_chapters_and_attachments_are_carried(tmp_path, capsy
         assert [c["metadata"].get("title") for c in container.chapters()] == ["One", "Two"]
         fonts = [s for s in container.streams if s.type == "attachment"]
         assert [(s.name, bytes(s.data)) for s in fonts] == [("font.ttf", b"not really a font")]
+
+
+def test_ten_bit_video_restored_on_all_channels_keeps_ten_bits(tmp_path, monkeypatch):
+    """#27 item 17 (in part): --channels all went through 8-bit BGR inside a 10-bit stream."""
+    import av
+
+    import gpudeconv.media as media
+
+    seen = []
+    plane_function = media._plane_function
+
+    def recording(restore, spec):
+        inner = plane_function(restore, spec)
+
+        def call(frame):
+            seen.append(frame.dtype)
+            return inner(frame)
+
+        return call
+
+    monkeypatch.setattr(media, "_plane_function", recording)
+    source, out = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    common = ["-c:v", "libx265", "-pix_fmt", "yuv444p10le", "-x265-params", "log-level=error"]
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "gradients=size=128x96:rate=8:duration=0.5:speed=0",
+        "-vf", "gblur=sigma=1", *common, "-crf", "4", str(source),
+    )  # fmt: skip
+    argv = ["deblur", str(source), str(out), "--psf", "gaussian:1", "--noise", "0.002",
+            "--channels", "all", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert seen and all(dtype == np.uint16 for dtype in seen)  # 16-bit BGR, not 8
+    with av.open(str(out)) as container:
+        assert next(container.decode(video=0)).format.name.endswith("p10le")
