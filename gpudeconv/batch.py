@@ -103,6 +103,9 @@ def plan_batch(input_dir: str | Path, output_dir: str | Path) -> list[tuple[Path
         raise BatchError(f"input folder {str(source_root)!r} does not exist")
     if target_root.exists() and not target_root.is_dir():
         raise BatchError(f"output {str(target_root)!r} exists and is not a folder")
+    if target_root.is_dir() and not os.access(target_root, os.W_OK | os.X_OK):
+        # Said once, not as one failure per file.
+        raise BatchError(f"output folder {str(target_root)!r} is not writable")
     source_real, target_real = source_root.resolve(), target_root.resolve()
     if target_real.is_relative_to(source_real) or source_real.is_relative_to(target_real):
         raise BatchError(

@@ -383,6 +383,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _noise(text: str) -> float:
+    """A noise std: a finite number in [0, 1] (values of 1e308 or inf overflowed later)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a noise std in [0, 1], got {text!r}")
+    return value
+
+
+#: The most worker processes a local batch starts (each holds ~265 MB; 1024 were accepted).
+MAX_WORKERS = 64
+
+
+def _workers(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_WORKERS} worker processes (~265 MB each), got {text!r}"
+        )
+    return value
+
+
 def _add_fit_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """The options of ``fit`` (PSF, noise, basis and its options) on ``parser``."""
     parser.add_argument(
@@ -390,7 +414,7 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, required: bool) -> None
         required=required,
         help="gaussian:S[,SY] | disk:R | motion:L,ANGLE | box:N | kernel file",
     )
-    parser.add_argument("--noise", type=float, required=required, help="noise std in [0, 1]")
+    parser.add_argument("--noise", type=_noise, required=required, help="noise std in [0, 1]")
     defaults = _FIT_DEFAULTS
     parser.add_argument(
         "--basis", default=defaults["basis"], choices=BASES.names, help=BASES.help()
@@ -422,7 +446,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="blur the built-in test card and restore it")
     demo.add_argument("--sigma", type=float, default=1.2, help="Gaussian blur sigma (pixels)")
-    demo.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
+    demo.add_argument("--noise", type=_noise, default=0.004, help="noise std in [0, 1] units")
     demo.add_argument("--output", help="write a side-by-side PNG here")
     demo.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     demo.set_defaults(func=_cmd_demo)
@@ -466,7 +490,7 @@ def _parser() -> argparse.ArgumentParser:
         help="assumed Gaussian blur sigma (default: estimated, method auto; the test "
         "card is blurred by 1.2)",
     )
-    live.add_argument("--noise", type=float, default=0.004, help="noise std in [0, 1] units")
+    live.add_argument("--noise", type=_noise, default=0.004, help="noise std in [0, 1] units")
     live.add_argument(
         "--method",
         choices=SLIDER_METHODS,
@@ -518,7 +542,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--noise",
-        type=float,
+        type=_noise,
         help="noise std in [0, 1] units (required with a known --psf; with auto it "
         "replaces the estimate)",
     )
@@ -563,7 +587,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_workers,
         help="batch: worker processes of a local Dask cluster (default: the cores, at most 8)",
     )
     d.add_argument(

@@ -313,7 +313,11 @@ def atomic_output(
     """
     target = check_output(path, inputs=inputs, others=others, overwrite=overwrite, role=role)
     with PendingOutput(target, replace=overwrite) as pending:
-        write(pending.path)
+        try:
+            write(pending.path)
+        except OSError as exc:  # a full disk, a read-only mount: name the target, not ours
+            reason = exc.strerror or str(exc)
+            raise OSError(exc.errno, f"cannot write {str(target)!r}: {reason}") from None
     return target
 
 

@@ -170,3 +170,42 @@ def test_a_header_over_opencvs_pixel_limit_is_one_line(tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot read" in err, err
+
+
+def test_absurd_numbers_are_refused_by_the_command_line(tmp_path, capsys):
+    """#27 item 21 (in part): --noise nan/inf/1e308/-1 and --workers 1024 were accepted."""
+    import pytest
+
+    photo = tmp_path / "in.png"
+    _photo(photo)
+    for value in ("nan", "inf", "1e308", "-1", "2"):
+        for argv in (
+            ["demo", "--noise", value],
+            ["fit", "--psf", "gaussian:1", "--noise", value],
+            ["live", "--noise", value, "--frames", "1"],
+            ["deblur", str(photo), str(tmp_path / "o.png"), "--noise", value],
+        ):
+            with pytest.raises(SystemExit) as refused:  # argparse: usage line, exit 2
+                main(argv)
+            assert refused.value.code == 2, argv
+            assert "noise std in [0, 1]" in capsys.readouterr().err or value == "nan"
+    with pytest.raises(SystemExit):
+        main(["deblur", str(tmp_path), str(tmp_path / "out"), "--workers", "1024"])
+    assert "at most 64 worker processes" in capsys.readouterr().err
+
+
+def test_a_write_that_fails_names_the_output_not_the_temporary_file(tmp_path):
+    """#27 item 21 (in part): ENOSPC/EROFS named '.out.gpudeconv-XXXXXXXX.png'."""
+    import errno
+
+    import pytest
+
+    from gpudeconv.io import atomic_output
+
+    def full(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    with pytest.raises(OSError, match=r"cannot write '.*out[.]png': No space left") as failed:
+        atomic_output(tmp_path / "out.png", full)
+    assert "gpudeconv-" not in str(failed.value)
+    assert list(tmp_path.iterdir()) == []
