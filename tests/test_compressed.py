@@ -270,3 +270,13 @@ def test_an_auto_pipeline_shared_by_threads_serialises_its_calls():
         t.join()
     assert not errors
     assert shared.tracker.estimates == 18  # every frame estimated once, none lost
+
+
+def test_frames_that_read_more_than_unit_noise_are_left_alone_not_refused():
+    """Found by this turn's own adversarial pass: an 8-px checkerboard (read as block
+    error) and an HDR float frame read noise above 1, which the fit refused."""
+    checker = (np.kron(np.indices((32, 32)).sum(0) % 2 * 255, np.ones((8, 8)))).astype(np.uint8)
+    assert np.array_equal(deblur(checker, "auto", backend="cpu"), checker)
+    hdr = (np.random.default_rng(9).random((128, 128, 3)) * 50).astype(np.float32)
+    out = deblur(hdr, "auto", backend="cpu")
+    assert np.isfinite(out).all() and estimate(hdr).noise <= 1.0

@@ -104,7 +104,7 @@ def edge_blur(tiles: np.ndarray, noise: float = 0.0) -> EdgeFit | None:
     """
     tiles = np.asarray(tiles, dtype=np.float32)
     count, side, width = tiles.shape
-    if side <= 2 * MARGIN or width <= 2 * MARGIN:
+    if count == 0 or side <= 2 * MARGIN or width <= 2 * MARGIN:
         return None
     # The tiles stacked into one tall image: one pass of each filter. What leaks across a
     # seam stays within MARGIN of it, and the margins are not read.

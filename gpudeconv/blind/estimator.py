@@ -42,6 +42,10 @@ MODELS = ("gaussian",)
 #: value sits at the top of that range on purpose: reading a sharp frame's own softness
 #: as blur makes the frame worse, reading a mild blur as a little less costs some gain.
 SHARP_SOFTNESS = 0.36
+#: The most noise std an estimate states (the filters are fitted for noise in [0, 1]; a
+#: frame that reads more — an HDR float frame, a checkerboard taken for block error — is
+#: one the filter must leave alone, and at 1 it does).
+MAX_NOISE = 1.0
 #: The least noise std the spectral fit assumes (float frames may report none at all).
 NOISE_FLOOR = 1e-5
 #: The part of a blur variance the model gets wrong on top of the fit's own scatter
@@ -129,6 +133,7 @@ class Estimate:
         Σyy``; the blur's axes, angle and the confidence follow from them.
         """
         measured = np.array(measured, dtype=np.float64)
+        noise = min(float(noise), MAX_NOISE)
         added = _nearest_psd(measured - SHARP_SOFTNESS * np.eye(2))
         major, minor, angle = _axes(added)
         width = math.sqrt(max(np.trace(covariance) / 2, 0.0))
@@ -185,7 +190,7 @@ class Estimate:
                 Sample(
                     weight,
                     _nearest_psd(np.array([[sxx, sxy], [sxy, syy]])),
-                    self.noise * math.exp(offset[3]),
+                    min(self.noise * math.exp(offset[3]), MAX_NOISE),
                     self.prior_amplitude * math.exp(offset[4]),
                 )
             )
