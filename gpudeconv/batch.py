@@ -160,6 +160,37 @@ def restore_one(
     return FileOutcome(source, target, "restored", frames, time.perf_counter() - start)
 
 
+#: The lock a batch holds on its OUTPUT folder (a hidden file: never a batch's input).
+LOCK_NAME = ".gpudeconv-batch.lock"
+
+
+@contextmanager
+def _output_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for one batch; a second batch is refused.
+
+    Two batches into one OUTPUT raced (the later replaced the earlier's outputs, each
+    swept the other's temporary files); the lock is released when the process ends,
+    however it ends.
+    """
+    import fcntl
+
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    held = False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BatchError(
+                f"another batch is writing into {str(folder)!r}; wait for it to end"
+            ) from None
+        held = True
+        yield
+    finally:
+        if held:  # removed while still held: nobody else has it
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+        os.close(fd)
+
+
 def _make_folders_inside(root: Path, folder: Path) -> None:
     """Make ``folder`` (under ``root``) one level at a time, following no symbolic link.
 
@@ -252,17 +283,19 @@ def run_batch(
             outcomes[source] = FileOutcome(str(source), str(target), "skipped")
         else:
             todo.append((source, target, not present))
-    # Temporary files an interrupted earlier batch left (its workers were killed before
-    # they could clean up) go first; this batch's own go at the end, however it ends.
-    _remove_orphans(pairs, since=None)
-    try:
-        with _client(client, workers, scheduler) as active:
-            report = BatchReport(workers=len(active.scheduler_info()["workers"]))
-            Path(output_dir).mkdir(parents=True, exist_ok=True)
-            if todo:
-                outcomes.update(_run(active, todo, options, progress, Path(output_dir)))
-    finally:
-        _remove_orphans(pairs, since=started_at)
+    with _client(client, workers, scheduler) as active:
+        report = BatchReport(workers=len(active.scheduler_info()["workers"]))
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        with _output_lock(Path(output_dir)):
+            # Temporary files an interrupted earlier batch left (its workers were killed
+            # before they could clean up) go first; this batch's own go at the end,
+            # however it ends. The lock keeps a second batch from sweeping a running one's.
+            _remove_orphans(pairs, since=None)
+            try:
+                if todo:
+                    outcomes.update(_run(active, todo, options, progress, Path(output_dir)))
+            finally:
+                _remove_orphans(pairs, since=started_at)
     report.outcomes = [outcomes[source] for source, _ in pairs]
     report.seconds = time.perf_counter() - start
     return report

@@ -339,3 +339,19 @@ def test_a_scheduler_address_that_is_another_service_says_so(tmp_path, folder):
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+def test_a_second_batch_into_the_same_output_is_refused(tmp_path, folder):
+    """#27 item 20 (batches): two batches into one OUTPUT raced and swept each other."""
+    import fcntl
+
+    from gpudeconv.batch import LOCK_NAME
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / LOCK_NAME, "w") as held:  # a running batch holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(BatchError, match="another batch is writing"):
+            run_batch(folder, out, psf_spec="gaussian:1", noise=0.01, workers=1, progress=False)
+    report = run_batch(folder, out, psf_spec="gaussian:1", noise=0.01, workers=1, progress=False)
+    assert any(o.status == "restored" for o in report.outcomes)
