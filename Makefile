@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) -m bench.cpu_pipeline
 	$(PY) -m bench.pareto
 	$(PY) -m bench.blind
+	$(PY) -m bench.camera
 	$(PY) -m bench.video
 	$(PY) -m bench.render
 
