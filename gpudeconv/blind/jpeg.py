@@ -34,11 +34,15 @@ __all__ = [
 BLOCK_RATIO = 1.04
 
 
-def _boundary_energy(blocks: Any) -> tuple[float, float]:
-    """Mean squared differences across the 8-pixel boundary and inside, ``(N, 16, 16)``."""
+def _boundary_energy(blocks: Any, *, squared: bool = True) -> tuple[float, float]:
+    """Mean squared (or absolute) differences across the 8-pixel boundary and inside.
+
+    ``blocks`` is ``(N, 16, 16)``.
+    """
     xp = array_module(blocks)
-    dx = xp.square(xp.diff(blocks, axis=2))
-    dy = xp.square(xp.diff(blocks, axis=1))
+    measure = xp.square if squared else xp.abs
+    dx = measure(xp.diff(blocks, axis=2))
+    dy = measure(xp.diff(blocks, axis=1))
     across = float((dx[:, :, 7].mean() + dy[:, 7, :].mean()) / 2)
     inside = float(
         (dx.sum() - dx[:, :, 7].sum() + dy.sum() - dy[:, 7, :].sum())
@@ -60,16 +64,10 @@ def block_ratio(luma_blocks: Any) -> float:
     The measure of :func:`blockiness` on the estimator's sampled blocks: absolute
     differences, so strong edges inside the blocks do not drown the grid.
     """
-    xp = array_module(luma_blocks)
     if luma_blocks.shape[0] == 0:
         return 1.0
-    dx = xp.abs(xp.diff(luma_blocks, axis=2))
-    dy = xp.abs(xp.diff(luma_blocks, axis=1))
-    across = float(dx[:, :, 7].sum() + dy[:, 7, :].sum())
-    total = float(dx.sum() + dy.sum())
-    count = dx[:, :, 7].size + dy[:, 7, :].size
-    inside = (total - across) / (dx.size + dy.size - count)
-    return across / count / inside if inside > 0 else 1.0
+    across, inside = _boundary_energy(luma_blocks, squared=False)
+    return across / inside if inside > 0 else 1.0
 
 
 def compression_noise(luma_blocks: Any) -> float:

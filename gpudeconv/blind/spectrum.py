@@ -145,6 +145,13 @@ def periodogram(tiles: Any) -> tuple[np.ndarray, int]:
     return power, int(tiles.shape[0])
 
 
+def _radial(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ωx, ωy, |ω|²)`` on the ``fft2`` grid of ``n × n`` (rad/pixel, rows are ωy)."""
+    w = 2 * np.pi * np.fft.fftfreq(n)
+    wy, wx = np.meshgrid(w, w, indexing="ij")
+    return wx, wy, wx * wx + wy * wy
+
+
 #: The corner of the spectrum (|ω| above this, rad/pixel) where a frame holds the least
 #: signal: its median power bounds the white noise from above.
 CORNER = 0.85 * math.pi
@@ -157,8 +164,7 @@ def noise_ceiling(power: np.ndarray) -> float:
     corner holds signal too. It caps the flat-block estimate of :mod:`.noise`, which
     reads fine texture as noise when a frame has no flat blocks (grass, gravel).
     """
-    w = 2 * np.pi * np.fft.fftfreq(power.shape[0])
-    r2 = w[:, None] ** 2 + w[None, :] ** 2
+    _, _, r2 = _radial(power.shape[0])
     return float(math.sqrt(np.median(power[r2 > CORNER**2])))
 
 
@@ -177,10 +183,7 @@ def crossover_amplitude(
     away from the power law, and an amplitude read elsewhere (or through another blur
     than the filter's) can be off by several times there. None when too few bins cross.
     """
-    n = power.shape[0]
-    w = 2 * np.pi * np.fft.fftfreq(n)
-    wy, wx = np.meshgrid(w, w, indexing="ij")
-    r2 = wx * wx + wy * wy
+    wx, wy, r2 = _radial(power.shape[0])
     signal = power - noise * noise
     half = (wx > 0) | ((wx == 0) & (wy > 0))
     lo, hi = CROSSOVER
@@ -201,10 +204,7 @@ def fit_spectrum(
 
     ``exclude`` masks bins out of the fit (a compression block grid's).
     """
-    n = power.shape[0]
-    w = 2 * np.pi * np.fft.fftfreq(n)
-    wy, wx = np.meshgrid(w, w, indexing="ij")
-    r2 = wx * wx + wy * wy
+    wx, wy, r2 = _radial(power.shape[0])
     signal = power - noise * noise
     half = (wx > 0) | ((wx == 0) & (wy > 0))  # P(ω) = P(−ω): one of each pair
     keep = (
@@ -246,12 +246,6 @@ LOW_BAND = (0.15 * math.pi, 0.4 * math.pi)
 DETAIL_BAND = (0.55 * math.pi, 0.8 * math.pi)
 
 
-def _radial(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    w = 2 * np.pi * np.fft.fftfreq(n)
-    wy, wx = np.meshgrid(w, w, indexing="ij")
-    return wx, wy, wx * wx + wy * wy
-
-
 def low_band_amplitude(
     power: np.ndarray, blur: np.ndarray, band: tuple[float, float] = LOW_BAND
 ) -> float:
@@ -261,9 +255,10 @@ def low_band_amplitude(
     keeps, and there the blur's correction is small, so an error in ``blur`` costs little.
     """
     wx, wy, r2 = _radial(power.shape[0])
-    band = (r2 > band[0] ** 2) & (r2 < band[1] ** 2)
+    inside = (r2 > band[0] ** 2) & (r2 < band[1] ** 2)
     quad = blur[0, 0] * wx * wx + 2 * blur[0, 1] * wx * wy + blur[1, 1] * wy * wy
-    return float(np.exp(np.median(np.log(np.maximum(power[band], 1e-300) * r2[band]) + quad[band])))
+    read = np.log(np.maximum(power[inside], 1e-300) * r2[inside]) + quad[inside]
+    return float(np.exp(np.median(read)))
 
 
 def detail_ratio(power: np.ndarray, noise: float) -> float:
