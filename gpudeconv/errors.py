@@ -20,6 +20,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTypeError",
     "NonFiniteFrameError",
+    "opencv_reason",
     "warn",
 ]
 
@@ -77,3 +78,14 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
         level += 1
         frame = frame.f_back
     warnings.warn(message, category, stacklevel=level)
+
+
+def opencv_reason(exc: Exception) -> str:
+    """OpenCV's own reason for a ``cv2.error``, on one line.
+
+    Its message spans several lines, with the source file and the failed assertion; the
+    part after ``error:`` says what was wrong.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = next((line for line in lines if "error:" in line), lines[-1] if lines else "")
+    return reason.split("error:", 1)[-1].strip() or "OpenCV refused it"

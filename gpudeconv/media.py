@@ -23,7 +23,7 @@ import numpy as np
 from . import psf as _psf
 from ._validate import check_choice
 from .bigimage import deblur_big, streams
-from .errors import AppError
+from .errors import AppError, opencv_reason
 from .frames import CHANNEL_CHOICES, SPACES, FrameSpec
 from .io import atomic_output, check_output
 from .metadata import jpeg_complete, read_metadata, with_metadata
@@ -262,27 +262,22 @@ def read_photo(path: str | Path) -> np.ndarray:
         raise MediaError(f"{str(path)!r} does not exist or is not a file")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise MediaError(f"{str(path)!r}: unsupported photo format; photos {IMAGE_SUFFIXES}")
-    try:
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:  # e.g. a header over OpenCV's 2^30-pixel limit
-        raise MediaError(f"cannot read {str(path)!r} as an image: {_cv_reason(exc)}") from None
-    if image is None:
-        raise MediaError(f"cannot read {str(path)!r} as an image")
-    if path.suffix.lower() in (".jpg", ".jpeg") and not jpeg_complete(path.read_bytes()):
+    data = path.read_bytes()  # read once: a JPEG's structure checked, then decoded
+    # By content, not name: OpenCV decodes a PNG named .jpg, and a JPEG named .png.
+    if data[:2] == b"\xff\xd8" and not jpeg_complete(data):
         raise MediaError(
             f"{str(path)!r} is a truncated JPEG: its end is missing (the decoder fills it "
             "with grey)"
         )
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a header over OpenCV's 2^30-pixel limit
+        raise MediaError(f"cannot read {str(path)!r} as an image: {opencv_reason(exc)}") from None
+    if image is None:
+        raise MediaError(f"cannot read {str(path)!r} as an image")
     if image.dtype not in (np.uint8, np.uint16):
         raise MediaError(f"{str(path)!r} has {image.dtype} samples; 8- or 16-bit images only")
     return image
-
-
-def _cv_reason(exc: Exception) -> str:
-    """OpenCV's own reason, on one line (its message spans several, with source paths)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = next((line for line in lines if "error:" in line), lines[-1] if lines else "")
-    return reason.split("error:", 1)[-1].strip() or "OpenCV refused it"
 
 
 @dataclass(frozen=True)
@@ -339,7 +334,7 @@ def _deblur_photo(
         try:
             ok, encoded = cv2.imencode(target.suffix, written)
         except cv2.error as exc:
-            raise MediaError(f"cannot encode {str(target)!r}: {_cv_reason(exc)}") from None
+            raise MediaError(f"cannot encode {str(target)!r}: {opencv_reason(exc)}") from None
         if not ok:
             raise MediaError(f"cannot encode {str(target)!r}")
         data, copied = with_metadata(encoded.tobytes(), target.suffix, metadata)

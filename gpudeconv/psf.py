@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import erf
 
 from ._validate import check_int, check_real
-from .errors import InvalidArgumentError, InvalidTypeError
+from .errors import InvalidArgumentError, InvalidTypeError, opencv_reason
 
 __all__ = [
     "box",
@@ -472,10 +472,11 @@ def _load_kernel(path: Path) -> np.ndarray:
         if path.suffix.lower() == ".txt":
             return np.loadtxt(path, ndmin=2)
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
-    except (OSError, ValueError, cv2.error) as exc:  # cv2: e.g. over its 2^30-pixel limit
-        lines = [line for line in str(exc).splitlines() if line.strip()]
-        reason = lines[-1].strip() if lines else type(exc).__name__
+    except cv2.error as exc:  # e.g. a header over OpenCV's 2^30-pixel limit
+        reason = opencv_reason(exc)
         raise InvalidArgumentError(f"cannot read psf file {str(path)!r}: {reason}") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidArgumentError(f"cannot read psf file {str(path)!r}: {exc}") from None
     if image is None:
         raise InvalidArgumentError(f"cannot read psf file {str(path)!r} as an image")
     return image
