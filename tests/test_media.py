@@ -274,3 +274,7 @@ def test_a_truncated_jpeg_is_not_counted_as_restored(tmp_path):
     with pytest.raises(MediaError, match="truncated JPEG"):
         deblur_file(str(cut), str(tmp_path / "o.png"), psf_spec="gaussian:1", noise=0.01)
     deblur_file(str(whole), str(tmp_path / "o.png"), psf_spec="gaussian:1", noise=0.01)
+    misnamed = tmp_path / "png.jpg"  # a PNG named .jpg: OpenCV reads it by its content
+    cv2.imwrite(str(tmp_path / "p.png"), rng.integers(0, 256, (32, 40, 3), dtype=np.uint8))
+    misnamed.write_bytes((tmp_path / "p.png").read_bytes())
+    deblur_file(str(misnamed), str(tmp_path / "o2.png"), psf_spec="gaussian:1", noise=0.01)
