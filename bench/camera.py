@@ -147,14 +147,17 @@ class Cell:
 
 
 # ---------------------------------------------------------------------------- photos
-def photo(name: str) -> np.ndarray:
-    """The centre crop of a ``skimage.data`` photograph as 8-bit BGR."""
+def photo(name: str, side: int | None = None) -> np.ndarray:
+    """The centre ``side``² crop (default :data:`SIDE`) of a photograph, as 8-bit BGR.
+
+    ``name`` is a ``skimage.data`` photograph; grey ones become three equal channels.
+    """
     import skimage.data
 
     image = getattr(skimage.data, name)()
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
-    return even_crop(np.ascontiguousarray(image[..., :3][..., ::-1]), SIDE)
+    return even_crop(np.ascontiguousarray(image[..., :3][..., ::-1]), side or SIDE)
 
 
 # ---------------------------------------------------------------------------- sharpeners

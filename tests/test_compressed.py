@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.camera import opencv_unsharp, photo
 from bench.camera_frames import (
     EXPOSURES,
     Blur,
     camera_frame,
-    even_crop,
     h264_roundtrip,
     psnr8,
     store,
@@ -29,15 +29,6 @@ from gpudeconv.blind.jpeg import CLIP, DEBLOCK_RATIO, block_ratio, blockiness, d
 from gpudeconv.blind.noise import block_noise, level_noise, sample_blocks
 from gpudeconv.blind.spectrum import detail_ratio, periodogram
 from tests import tolerances as tol
-
-
-def _photo(name: str, side: int = 384) -> np.ndarray:
-    import skimage.data
-
-    image = getattr(skimage.data, name)()
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    return even_crop(np.ascontiguousarray(image[..., :3][..., ::-1]), side)
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
@@ -80,7 +71,7 @@ def test_edges_read_an_anisotropic_blur_and_its_direction(seed):
 
 
 def test_edges_read_the_same_blur_through_jpeg_and_h264():
-    sharp = _photo("astronaut")
+    sharp = photo("astronaut")
     captured = camera_frame(sharp, Blur("gaussian", 1.4), EXPOSURES[0], seed=4)
     readings = []
     for storage in ("png", "jpeg75", "h264-crf23"):
@@ -117,7 +108,7 @@ def test_level_noise_of_white_noise_is_its_std():
 
 # ---------------------------------------------------------------------------- detail
 def test_detail_ratio_tells_sharp_from_blurred_through_jpeg():
-    sharp = _photo("coffee")
+    sharp = photo("coffee")
     for blur, sharp_expected in ((Blur("none"), True), (Blur("gaussian", 1.4), False)):
         frame = store(camera_frame(sharp, blur, EXPOSURES[0], seed=2), "jpeg90")
         luma = _grey(frame).astype(np.float32) / 255
@@ -130,7 +121,7 @@ def test_detail_ratio_tells_sharp_from_blurred_through_jpeg():
 
 # ---------------------------------------------------------------------------- deblocking
 def test_deblock_smooths_the_grid_of_a_jpeg_and_keeps_real_edges():
-    sharp = _photo("coffee")
+    sharp = photo("coffee")
     frame = store(camera_frame(sharp, Blur("gaussian", 1.0), EXPOSURES[0]), "jpeg50")
     before = frame.copy()
     out = deblock(frame)
@@ -162,7 +153,7 @@ def test_deblock_keeps_dtype_scale_and_alpha(dtype):
 
 
 def test_block_ratio_sees_the_grid_of_jpeg_not_of_png():
-    frame = camera_frame(_photo("astronaut"), Blur("gaussian", 1.0), EXPOSURES[0])
+    frame = camera_frame(photo("astronaut"), Blur("gaussian", 1.0), EXPOSURES[0])
     weights = np.array([0.0722, 0.7152, 0.2126], np.float32)
     png = sample_blocks(frame).astype(np.float32) @ weights
     jpeg = sample_blocks(store(frame, "jpeg75")).astype(np.float32) @ weights
@@ -174,14 +165,14 @@ def test_block_ratio_sees_the_grid_of_jpeg_not_of_png():
 @pytest.mark.parametrize("storage", ["jpeg90", "h264-crf23"])
 @pytest.mark.parametrize("name", ["astronaut", "coffee"])
 def test_auto_reads_the_blur_of_a_compressed_frame(name, storage):
-    frame = store(camera_frame(_photo(name), Blur("gaussian", 1.4), EXPOSURES[0], 9), storage)
+    frame = store(camera_frame(photo(name), Blur("gaussian", 1.4), EXPOSURES[0], 9), storage)
     found = estimate(frame)
     assert found.isotropic_sigma == pytest.approx(1.4, abs=tol.COMPRESSED_SIGMA_ABS), found
 
 
 @pytest.mark.parametrize("storage", ["jpeg90", "h264-crf23"])
 def test_auto_sharpens_a_soft_compressed_frame_without_more_blockiness(storage):
-    sharp = _photo("astronaut")
+    sharp = photo("astronaut")
     frame = store(camera_frame(sharp, Blur("gaussian", 1.4), EXPOSURES[0], 3), storage)
     out = deblur(frame, "auto", backend="cpu")
     assert psnr8(sharp, out) - psnr8(sharp, frame) > 0.6
@@ -191,14 +182,14 @@ def test_auto_sharpens_a_soft_compressed_frame_without_more_blockiness(storage):
 @pytest.mark.parametrize("storage", ["png", "jpeg90", "h264-crf23"])
 @pytest.mark.parametrize("name", ["brick", "camera"])
 def test_auto_leaves_a_sharp_compressed_frame_as_it_is(name, storage):
-    sharp = _photo(name)
+    sharp = photo(name)
     frame = store(camera_frame(sharp, Blur("none"), EXPOSURES[1], 5), storage)
     out = deblur(frame, "auto", backend="cpu")
     assert psnr8(sharp, out) - psnr8(sharp, frame) >= -0.1
 
 
 def test_auto_pipeline_is_steady_on_a_static_h264_scene():
-    sharp = _photo("coffee", 256)
+    sharp = photo("coffee", 256)
     shots = [camera_frame(sharp, Blur("gaussian", 1.4), EXPOSURES[0], 50 + i) for i in range(12)]
     frames = h264_roundtrip(shots, 23)
     pipe = AutoPipeline(shape=frames[0].shape, dtype=np.uint8, backend="cpu", every=1)
@@ -214,7 +205,7 @@ def test_baseline_is_what_sharp_edges_read():
     """BASELINE sits at the top of the sharp photographs' readings (it is subtracted)."""
     readings = []
     for name in ("astronaut", "coffee", "chelsea", "brick"):
-        frame = camera_frame(_photo(name), Blur("none"), None)
+        frame = camera_frame(photo(name), Blur("none"), None)
         luma = working_luma(frame)
         readings.append(float(np.trace(edge_blur(luma[None]).covariance)) / 2)
     assert max(readings) <= BASELINE * 1.35 and min(readings) >= 0.3, readings
@@ -224,9 +215,7 @@ def test_baseline_is_what_sharp_edges_read():
 @pytest.mark.parametrize("name", ["astronaut", "rocket"])
 def test_a_frame_sharpened_in_camera_is_not_sharpened_twice(name, storage):
     """A phone's unsharp mask on a sharp frame: its halos read as sharpness, not blur."""
-    from bench.camera import opencv_unsharp
-
-    sharp = _photo(name)
+    sharp = photo(name)
     frame = store(opencv_unsharp(camera_frame(sharp, Blur("none"), EXPOSURES[0], 1)), storage)
     out = deblur(frame, "auto", backend="cpu")
     assert estimate(frame).isotropic_sigma < 0.1
@@ -237,7 +226,7 @@ def test_a_frame_sharpened_in_camera_is_not_sharpened_twice(name, storage):
 def test_a_dark_frame_is_left_alone(storage):
     """A night sky: the linear-light fit does not predict the displayed error (see
     estimator.DISPLAY_LIMIT); restoring it lost up to 2.6 dB before this rule."""
-    sharp = _photo("hubble_deep_field")
+    sharp = photo("hubble_deep_field")
     frame = store(camera_frame(sharp, Blur("gaussian", 1.4), EXPOSURES[1], 2), storage)
     found = estimate(frame)
     assert found.confidence == 0.0 and found.isotropic_sigma == 0.0
@@ -251,7 +240,7 @@ def test_an_auto_pipeline_shared_by_threads_serialises_its_calls():
     stream to it: that is documented, not tested."""
     import threading
 
-    sharp = _photo("coffee", 128)
+    sharp = photo("coffee", 128)
     frames = [camera_frame(sharp, Blur("gaussian", 1.4), EXPOSURES[0], i) for i in range(6)]
     shared = AutoPipeline(shape=frames[0].shape, dtype=np.uint8, backend="cpu", every=1)
     errors = []
