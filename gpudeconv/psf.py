@@ -322,11 +322,12 @@ def from_array(array: np.ndarray) -> np.ndarray:
         raise InvalidArgumentError("psf contains NaN or Inf; only finite values are allowed")
     if (a < 0).any():
         raise InvalidArgumentError(f"psf must be non-negative; minimum is {a.min()!r}")
-    total = a.sum()
-    if total <= 0:
-        raise InvalidArgumentError("psf must have a positive sum; got 0")
+    peak = a.max()
+    if peak <= 0:
+        raise InvalidArgumentError("psf must have a positive sum; all its values are 0")
+    a = a / peak  # first by the peak: a sum of values near 1e308 would overflow to inf
     pad = ((0, 1 - a.shape[0] % 2), (0, 1 - a.shape[1] % 2))
-    return np.pad(a, pad) / total
+    return np.pad(a, pad) / a.sum()
 
 
 def otf(psf: np.ndarray, shape: tuple[int, int], *, half: bool = False) -> np.ndarray:

@@ -450,9 +450,27 @@ def _chain(first: Any, rest: Iterator[Any], writer: VideoWriter, stats: Transcod
     yield first
     for item in rest:
         if hasattr(item, "planes"):  # a frame
-            yield item
+            yield _like_first(item, first, stats.frames)
         elif writer.copy(item):
             stats.copied_packets += 1
+
+
+def _like_first(frame: Any, first: Any, index: int) -> Any:
+    """``frame`` in the first frame's pixel format; a change of size mid-stream is refused.
+
+    Streams may switch pixel format (8 to 10 bits, 4:2:0 to 4:4:4) at a splice; the
+    pipeline and the encoder were set up for the first frame's, so later frames are
+    converted to it, as ffmpeg's auto-inserted scaler does.
+    """
+    if (frame.width, frame.height) != (first.width, first.height):
+        raise VideoError(
+            f"the video changes size at frame {index + 1}: {first.width}x{first.height} -> "
+            f"{frame.width}x{frame.height}; gpudeconv restores one size per stream — scale "
+            f"it first (ffmpeg -i IN -vf scale={first.width}:{first.height} OUT) or split it"
+        )
+    if frame.format.name != first.format.name:
+        return frame.reformat(format=first.format.name)
+    return frame
 
 
 def _output_format(av: Any, encoder: str, input_format: str, rgb: bool) -> str:

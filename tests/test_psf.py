@@ -198,3 +198,21 @@ def test_parse_specs(tmp_path):
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_huge_values_normalise_instead_of_vanishing():
+    """#27 item 21: a PSF of 1e308s overflowed its sum to inf and came back all zeros."""
+    for value in (1e308, 1e-320):
+        np.testing.assert_allclose(psf.from_array(np.full((3, 3), value)), np.full((3, 3), 1 / 9))
+
+
+@pytest.mark.parametrize("spec", ["gaussian:128", "box:1025"])
+def test_widest_specs_build_and_the_fit_names_why_it_refuses(spec):
+    """#27 item 21: the documented maxima were refused by the fit as 'radius needs a PSF of
+    1281 pixels', a limit of the fit's taps reported as one of the PSF."""
+    from gpudeconv.fit import fit
+
+    kernel = psf.parse(spec)
+    assert kernel.shape == (psf.MAX_PSF_SIDE, psf.MAX_PSF_SIDE)
+    with pytest.raises(ValueError, match=r"a blur this wide .* method='wiener'"):
+        fit(kernel, noise=0.01)

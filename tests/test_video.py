@@ -298,3 +298,48 @@ def test_ten_bit_video_restored_on_all_channels_keeps_ten_bits(tmp_path, monkeyp
     assert seen and all(dtype == np.uint16 for dtype in seen)  # 16-bit BGR, not 8
     with av.open(str(out)) as container:
         assert next(container.decode(video=0)).format.name.endswith("p10le")
+
+
+def _spliced(tmp_path: Path, first: list[str], second: list[str]) -> Path:
+    """Two H.264 MPEG-TS segments (as a broadcast splice or a `cat` of two files), in MKV."""
+    parts = []
+    for index, options in enumerate((first, second)):
+        part = tmp_path / f"part{index}.ts"
+        run_ffmpeg(
+            "-f", "lavfi", "-i", f"testsrc2=size={options[0]}:rate=10:duration=1",
+            "-vf", "gblur=sigma=1", "-c:v", "libx264", "-pix_fmt", options[1], str(part),
+        )  # fmt: skip
+        parts.append(part.read_bytes())
+    joined, mkv = tmp_path / "joined.ts", tmp_path / "joined.mkv"
+    joined.write_bytes(b"".join(parts))
+    run_ffmpeg("-i", str(joined), "-c", "copy", str(mkv))
+    return mkv
+
+
+@pytest.mark.parametrize(
+    "second", [["160x120", "yuv420p10le"], ["160x120", "yuv444p"]], ids=["10bit", "444"]
+)
+def test_pixel_format_change_mid_stream_is_converted(tmp_path, capsys, second):
+    """#27 item 21: a stream switching to 10 bits failed ('built for uint8'; the review's
+    fmtchange clip: 'returned 22'); later frames now take the first frame's format."""
+    import av
+
+    source = _spliced(tmp_path, ["160x120", "yuv420p"], second)
+    out = tmp_path / "out.mkv"
+    argv = ["deblur", str(source), str(out), "--psf", "gaussian:1", "--noise", "0.01"]
+    assert main([*argv, "--quiet"]) == 0
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 20 and {f.format.name for f in frames} == {"yuv420p"}
+    assert [f.pts for f in frames] == sorted(f.pts for f in frames)
+
+
+def test_size_change_mid_stream_is_one_line(tmp_path, capsys):
+    source = _spliced(tmp_path, ["160x120", "yuv420p"], ["96x64", "yuv420p"])
+    out = tmp_path / "out.mkv"
+    argv = ["deblur", str(source), str(out), "--psf", "gaussian:1", "--noise", "0.01"]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "changes size at frame 11: 160x120 -> 96x64" in err and "\n" not in err
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"part0.ts", "part1.ts", "joined.ts", "joined.mkv"}  # no output, no temp

@@ -24,7 +24,7 @@ import numpy as np
 from .._registry import Registry
 from .._validate import check_choice, check_int, check_real
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..psf import gaussian, gaussian_1d
+from ..psf import MAX_PSF_RADIUS, gaussian, gaussian_1d
 from ..spectra import term_response, terms_response
 from . import fir
 from .objectives import least_squares_target
@@ -315,6 +315,7 @@ def _fit_gauss_lap(
         sy, sx = psf_sigmas(psf)
         sigmas, sigmas_x = default_sigmas(sy, count), default_sigmas(sx, count)
     sigmas_x = None if sigmas_x is None else list(sigmas_x)
+    _check_taps_fit(psf, list(sigmas) + (sigmas_x or []), max(_truncations(truncate)))
     fits = [
         fit_bands(
             gauss_lap_basis(sigmas, sigmas_x, truncate=cut),
@@ -327,6 +328,24 @@ def _fit_gauss_lap(
         for cut in _truncations(truncate)
     ]
     return _least_error(problem, fits)
+
+
+def _check_taps_fit(psf: np.ndarray, sigmas: list[float], truncate: float) -> None:
+    """Refuse, naming the blur, a basis whose Gaussian taps exceed the largest kernel.
+
+    The PSF builders accept blurs up to a 1025-pixel kernel (``gaussian:128``), but the
+    bands scale with the blur (widest σ = 2.5 × the blur's) and are cut at ``truncate`` σ,
+    so wide blurs are for the FFT methods.
+    """
+    radius = math.ceil(truncate * max(sigmas, default=0.0))
+    if radius > MAX_PSF_RADIUS:
+        sy, sx = psf_sigmas(psf)
+        raise InvalidArgumentError(
+            f"a blur this wide (spread {max(sy, sx):.3g} px, PSF {psf.shape[0]}x{psf.shape[1]}) "
+            f"needs fitted-filter taps of radius {radius}, beyond the largest {MAX_PSF_RADIUS}; "
+            "the fitted filters are for mild blur (spread up to about 60 px) — use "
+            "method='wiener' or 'iterative' (FFT), or a still-image method"
+        )
 
 
 def _fit_atrous(
