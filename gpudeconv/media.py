@@ -358,6 +358,8 @@ def _deblur_photo(
 #: rl) in multiples of the photo's bytes as stored: 57–82× measured (a 192 MB 8K photo
 #: took 11 GB with wiener). The fitted filters need 1.4–2.8× (README, Safety).
 WHOLE_IMAGE_MEMORY = 82
+#: Peak memory of the fitted filters and auto, in the same multiples (2.8× measured).
+FITTED_MEMORY = 3
 
 
 def _available_memory() -> int | None:
@@ -373,19 +375,24 @@ def _available_memory() -> int | None:
 
 
 def _check_memory(image: np.ndarray, method: str) -> None:
-    """Refuse, before any work, a whole-image method that will not fit in memory."""
-    if method not in RESTORE_METHODS and method != "wiener":
-        return
-    need = WHOLE_IMAGE_MEMORY * image.nbytes
+    """Refuse, before any work, a method that will not fit in memory."""
+    whole = method in RESTORE_METHODS or method == "wiener"
+    factor = WHOLE_IMAGE_MEMORY if whole else FITTED_MEMORY
+    need = factor * image.nbytes
     free = _available_memory()
-    if free is not None and need > free:
-        raise MediaError(
-            f"--method {method} needs about {need / 2**30:.1f} GiB for this "
-            f"{image.shape[1]}x{image.shape[0]} photo ({WHOLE_IMAGE_MEMORY}x its "
-            f"{image.nbytes / 2**20:.0f} MiB) and {free / 2**30:.1f} GiB are available: use a "
-            "fitted filter (--method gauss-lap or atrous: about 3x) or a smaller crop",
-            code=3,
-        )
+    if free is None or need <= free:
+        return
+    advice = (
+        "use a fitted filter (--method gauss-lap or atrous: about 3x) or a smaller crop"
+        if whole
+        else "restore a smaller crop, or save it as TIFF, which is restored band by band"
+    )
+    raise MediaError(
+        f"--method {method} needs about {need / 2**30:.1f} GiB for this "
+        f"{image.shape[1]}x{image.shape[0]} photo ({factor}x its "
+        f"{image.nbytes / 2**20:.0f} MiB) and {free / 2**30:.1f} GiB are available: {advice}",
+        code=3,
+    )
 
 
 #: Photo formats that hold 8 bits per channel only (OpenCV would saturate 16-bit data

@@ -234,6 +234,10 @@ def test_a_whole_image_method_that_will_not_fit_is_refused_with_the_number(tmp_p
         assert refused.value.code == 3
     assert not (tmp_path / "o.png").exists()
     assert cli([*argv, "--method", "gauss-lap"]) == 0  # the fitted filter needs ~3x: it runs
+    monkeypatch.setattr(media, "_available_memory", lambda: 40_000)  # under 3x the photo
+    with pytest.raises(media.MediaError, match=r"gauss-lap needs .* \(3x its") as refused:
+        media.deblur_file(str(source), str(tmp_path / "o2.png"), psf_spec="gaussian:1", noise=0.01)
+    assert refused.value.code == 3 and not (tmp_path / "o2.png").exists()
 
 
 def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path):
