@@ -323,10 +323,17 @@ def _deblur_photo(
     luma = job.luma and image.ndim == 3 and image.shape[2] in (3, 4)
     spec = FrameSpec.create(image.shape, image.dtype, space=job.space, luma_only=luma)
     restore = job.restorer(spec)
+    side_note = ""
+    if isinstance(restore, AutoRestorer) and source.suffix.lower() in (".jpg", ".jpeg"):
+        from .blind.sideinfo import Compression
+
+        restore.compression = Compression.from_jpeg(source)  # its tables: the codec's error
+        side_note = " (its JPEG quantisation tables read as the codec's error)"
     start = time.perf_counter()
     restored = restore(image)
     seconds = time.perf_counter() - start
     written, note = _for_format(restored, target)
+    note = side_note + note
     metadata = read_metadata(source)
     carried: list[bool] = []
 

@@ -215,12 +215,15 @@ class AutoRestorer:
         *,
         method: str = "gauss-lap",
         noise: float | None = None,
+        compression: Any = None,
     ) -> None:
         entry = METHODS[METHODS.check(method, allowed=AUTO_METHODS)]
         self.method = entry.name
         self.spec = spec
         self.backend = backend
         self.noise = noise
+        #: What the photo's file says of its compression (``blind.sideinfo.Compression``).
+        self.compression = compression
         self.filter: DeconvFilter | None = None
         self.estimate: Any = None
 
@@ -236,7 +239,12 @@ class AutoRestorer:
         from .blind import estimate, robust_filter
 
         options = self.spec.options
-        found = estimate(frame, space=options["space"], channel_order=options["channel_order"])
+        found = estimate(
+            frame,
+            space=options["space"],
+            channel_order=options["channel_order"],
+            compression=self.compression,
+        )
         if self.noise is not None:
             found = replace(found, noise=total_noise(self.noise, self.spec.quantization_bits))
         self.estimate = found

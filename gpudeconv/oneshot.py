@@ -52,7 +52,9 @@ def deblur(
     **options
         Frame options (``channel_order``, ``space``, ``luma_only``, ``boundary``; see
         :class:`Pipeline`) and, with a PSF or ``"auto"``, options of
-        :func:`gpudeconv.fit` (``basis=``, …). With ``"auto"`` also ``roi=``.
+        :func:`gpudeconv.fit` (``basis=``, …). With ``"auto"`` also ``roi=`` and
+        ``compression=`` (a :class:`~gpudeconv.blind.sideinfo.Compression` read from the
+        file or stream the image came from: the codec's error as it states it).
 
     Returns
     -------
@@ -90,9 +92,13 @@ def deblur(
 def _auto_filter(
     image: np.ndarray, spec: FrameSpec, noise: float | None, options: dict[str, Any]
 ) -> tuple[DeconvFilter, bool]:
-    roi = options.pop("roi", None)
+    roi, compression = options.pop("roi", None), options.pop("compression", None)
     found = estimate(
-        image, roi=roi, space=spec.options["space"], channel_order=spec.options["channel_order"]
+        image,
+        roi=roi,
+        space=spec.options["space"],
+        channel_order=spec.options["channel_order"],
+        compression=compression,
     )
     if noise is not None:
         check_real("noise", noise, nonnegative=True, upper=1.0)

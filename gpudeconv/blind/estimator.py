@@ -18,6 +18,7 @@ from ..spectra import NATURAL_PRIOR, quantization_noise
 from .edges import BASELINE, EdgeFit, edge_blur
 from .jpeg import DEBLOCK_RATIO, block_grid_bins, block_ratio, compression_noise
 from .noise import block_noise, haar_measures, level_noise, sample_blocks
+from .sideinfo import Compression
 from .spectrum import (
     CORNER,
     DECIMATE,
@@ -299,6 +300,7 @@ def estimate(
     space: str = "linear",
     channel_order: str = "bgr",
     bits: int | None = None,
+    compression: Compression | None = None,
 ) -> Estimate:
     """Estimate the blur, the noise and the signal spectrum of one frame.
 
@@ -315,6 +317,10 @@ def estimate(
     space, channel_order, bits
         How integer frames are decoded and which channel is which, as for ``Pipeline``
         (``bits=10``: a 10-bit video plane in uint16 samples).
+    compression : Compression, optional
+        The codec's error as the file or stream states it (a JPEG's tables, an H.264
+        frame's QP: :class:`~gpudeconv.blind.sideinfo.Compression`). Without it, the
+        error is read from the frame's block boundaries.
 
     Returns
     -------
@@ -351,11 +357,16 @@ def estimate(
     stds = block_noise(blocks, decoder.weights, measures=measures)
     channels, luma_noise = stds[: decoder.colours], float(stds[-1])
     luma_blocks = blocks[..., 0] if decoder.weights is None else blocks @ decoder.weights
-    compression = compression_noise(luma_blocks)
     # The grid is judged on the codes, as the codec left them (not in linear light).
     codes = raw[..., : decoder.colours].astype(xp.float32)
-    blocky = block_ratio(codes[..., 0] if decoder.weights is None else codes @ decoder.weights)
-    blocky = blocky >= DEBLOCK_RATIO
+    luma_codes = codes[..., 0] if decoder.weights is None else codes @ decoder.weights
+    blocky = block_ratio(luma_codes) >= DEBLOCK_RATIO
+    detected = compression_noise(luma_blocks)
+    if compression is None:
+        compression = detected
+    else:  # stated in code units: carried into working values by the decoding's slope
+        stated = compression.noise * _code_slope(decoder, luma_codes)
+        compression = min(max(detected, compression.white_share * stated), stated)
     luma_noise = math.hypot(luma_noise, compression)
     display = (
         _display_factor(luma_blocks) if decoder.table is not None and space == "linear" else 1.0
@@ -482,6 +493,16 @@ def _display_factor(luma: Any) -> float:
     slope = 12.92 if level <= 0.0031308 else 1.055 / 2.4 * level ** (1 / 2.4 - 1)
     factor = slope / DISPLAY_SLOPE
     return factor if factor > DISPLAY_SMOOTHING else 1.0
+
+
+def _code_slope(decoder: _Decoder, luma_codes: Any) -> float:
+    """RMS slope of working values per unit of code range at a frame's luma codes."""
+    if decoder.table is None:
+        return 1.0
+    table = _host(decoder.table).astype(np.float64)
+    slope = np.gradient(table) * (table.size - 1)
+    codes = np.clip(np.rint(_host(luma_codes)).astype(np.int64), 0, table.size - 1)
+    return float(np.sqrt(np.mean(slope[codes] ** 2))) if codes.size else 1.0
 
 
 def _host(array: Any) -> np.ndarray:
