@@ -59,16 +59,19 @@ def measured_psf() -> np.ndarray:
     return gpudeconv.psf.from_array(kernel[5:10, 5:10])
 
 
-def to_device(frame: np.ndarray):
-    """The frame where the pipeline will run: CuPy or a torch CUDA tensor if present."""
-    try:
-        import cupy
+def to_device(frame: np.ndarray, backend: str):
+    """The frame where the pipeline runs: on the GPU only when its backend is ``cuda``.
 
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            return cupy.asarray(frame), "cupy"
-    except Exception:  # no CuPy or no device: the CPU path below
-        pass
-    return frame, "numpy"
+    ``auto`` may have fallen back to the CPU on a machine with CuPy and a GPU (a missing
+    header, ``GPUDECONV_BACKEND=cpu``): then the frame stays a NumPy array.
+    """
+    if backend != "cuda":
+        return frame, "numpy"
+    import cupy
+
+    device = cupy.asarray(frame)
+    cupy.cuda.get_current_stream().synchronize()  # the upload is asynchronous: not timed
+    return device, "cupy"
 
 
 def main() -> None:
@@ -81,7 +84,9 @@ def main() -> None:
     kernel = measured_psf()
     filt = gpudeconv.fit(kernel, noise=0.001)  # renderer output: almost no noise
     print(f"measured PSF {kernel.shape}, fitted {filt}")
-    # One pipeline, built once; each frame is restored in place (out=frame): no copies.
+    # One pipeline, built once; each frame is restored in place (out=frame): no output
+    # allocation, though the pipeline copies the input first (the filter reads
+    # neighbours it overwrites).
     pipe = gpudeconv.Pipeline(filt, shape=(height, width, 3), dtype=np.float32)
     print(f"backend {pipe.backend}: {pipe.backend_reason}")
 
@@ -89,7 +94,7 @@ def main() -> None:
     for i in range(args.frames):
         sharp = render(i / 30, height, width)
         soft = taa_resolve(sharp)
-        frame, kind = to_device(soft.copy())
+        frame, kind = to_device(soft.copy(), pipe.backend)
         start = time.perf_counter()
         pipe(frame, out=frame)
         if kind == "cupy":  # GPU work is asynchronous: wait for it before stopping the clock

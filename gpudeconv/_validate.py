@@ -95,6 +95,23 @@ def check_finite_array(name: str, array: Any) -> None:
         )
 
 
+#: DLPack's device type for CUDA memory (``kDLCUDA``).
+DLPACK_CUDA = 2
+
+
+def is_gpu_array(a: Any) -> bool:
+    """True for GPU arrays: CuPy, a CUDA DLPack tensor, or the CUDA array interface."""
+    if type(a).__module__.startswith("cupy"):
+        return True
+    device = getattr(a, "__dlpack_device__", None)
+    if device is not None:
+        try:
+            return device()[0] == DLPACK_CUDA
+        except Exception:  # a tensor on no device, or a broken protocol: not ours to judge
+            return False
+    return hasattr(a, "__cuda_array_interface__")
+
+
 def array_module(array: Any) -> Any:
     """Return ``cupy`` for CuPy arrays and ``numpy`` for everything else.
 

@@ -158,6 +158,7 @@ class Pipeline:
         """
         original = frame  # a tensor's result is a tensor: same kind out as in
         frame = self.spec.check_frame(self._backend.view(frame))
+        in_place = False
         if out is None:
             result = self._backend.empty_like(original)
             out = self._backend.view(result)
@@ -174,10 +175,13 @@ class Pipeline:
                         "array; pass the frame itself (in place) or a separate "
                         "array"
                     )
-                frame = frame.copy()  # in place: the filter reads neighbours it overwrites
+                in_place = True
         # The backend checks finiteness itself (fused with its first pass where it can),
-        # before it writes anything to ``out``.
-        self._backend(frame, out, check_finite=self._checks_finite, like=original)
+        # before it writes anything to ``out``; in place, it copies the input first (on
+        # the device's stream for a device frame).
+        self._backend(
+            frame, out, check_finite=self._checks_finite, like=original, in_place=in_place
+        )
         return result
 
     @property

@@ -8,7 +8,10 @@
 //   buffer of exactly the launch's size (no slack, so AddressSanitizer sees a kernel that
 //   uses more than the host asked for), handed out by GPUDECONV_DYNAMIC_SHARED;
 // - a launch receives `void** args` exactly like cuLaunchKernel, unpacked by a variadic
-//   template into the kernel's typed parameters.
+//   template into the kernel's typed parameters;
+// - float denormals are flushed to zero, inputs and results, as CuPy's -ftz=true makes
+//   the GPU do: each emulated thread sets SSE's FTZ and DAZ bits (doubles too, which the
+//   GPU keeps; the kernels' double path never meets a denormal).
 // No warp intrinsics are emulated: kernels must not use them.
 #pragma once
 
@@ -23,6 +26,9 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 struct alignas(16) uint4 {  // CUDA's built-in 16-byte vector type
     unsigned int x, y, z, w;
@@ -61,6 +67,9 @@ void launch(void (*kernel)(Args...), dim3 grid, dim3 block, std::size_t shared_b
     block_barrier = &barrier;
     dynamic_shared = shared.get();
     auto worker = [&](unsigned t) {
+#if defined(__SSE__)
+        _mm_setcsr(_mm_getcsr() | 0x8040);  // FTZ (bit 15) and DAZ (bit 6): -ftz=true
+#endif
         thread_idx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
         for (unsigned bz = 0; bz < grid.z; ++bz)
             for (unsigned by = 0; by < grid.y; ++by)

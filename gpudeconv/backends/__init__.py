@@ -29,6 +29,13 @@ def cuda_unavailable_reason() -> str | None:
     return reason()
 
 
+def frame_limit_reason(spec: FrameSpec) -> str | None:
+    """Why the CUDA kernel's launch cannot cover frames of ``spec``, or None."""
+    from .cuda import frame_limit_reason as reason
+
+    return reason(spec)
+
+
 def _sim_unavailable_reason() -> str | None:
     from .cuda_sim import compiler_unavailable_reason
 
@@ -93,7 +100,7 @@ def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Back
             name = BACKENDS.check(env, allowed=allowed, param=f"{ENV_VAR} environment variable")
             reason = f"{ENV_VAR}={env}"
         else:
-            why_not = cuda_unavailable_reason()
+            why_not = cuda_unavailable_reason() or frame_limit_reason(spec)
             name = "cpu" if why_not else "cuda"
             reason = f"auto: CUDA not usable ({why_not})" if why_not else "auto: CUDA usable"
     entry = BACKENDS[name]

@@ -60,14 +60,21 @@ class Backend(Protocol):
         ...
 
     def __call__(
-        self, frame: Any, out: Any, *, check_finite: bool = False, like: Any = None
+        self,
+        frame: Any,
+        out: Any,
+        *,
+        check_finite: bool = False,
+        like: Any = None,
+        in_place: bool = False,
     ) -> None:
-        """Restore a validated ``frame`` into ``out`` (same shape and dtype; not aliased).
+        """Restore a validated ``frame`` into ``out`` (same shape and dtype).
 
         With ``check_finite``, raise :class:`~gpudeconv.errors.NonFiniteFrameError`
         before anything is written to ``out`` if the frame holds NaN or Inf. ``like`` is
         the caller's own object (``frame`` may be a view of it): a PyTorch tensor's work
-        goes on PyTorch's current stream.
+        goes on PyTorch's current stream. ``in_place``: ``out`` is ``frame`` itself, and
+        the backend restores a copy of it (made where its other work runs).
         """
         ...
 
@@ -137,8 +144,8 @@ class Runtime(Protocol):
         """A C-contiguous device array of a device array (a copy only if strided)."""
         ...
 
-    def like_input(self, result: Any, template: Any) -> Any:
-        """``result`` as the same kind of array as ``template`` (torch in, torch out)."""
+    def copy(self, a: Any) -> Any:
+        """A new C-contiguous copy of a device array, queued on the current stream."""
         ...
 
     def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:

@@ -72,10 +72,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._validate import MAX_ABS_VALUE, values_in_range
+from .._validate import MAX_ABS_VALUE, is_gpu_array, values_in_range
 from ..boundaries import BOUNDARIES
 from ..colour import SRGB_KNEE, decode_table, luma_weights
-from ..errors import InvalidArgumentError, NonFiniteFrameError
+from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
 from .plan import FilterPlan
@@ -198,7 +198,17 @@ class CpuBackend:
 
     # ------------------------------------------------------------------ frames
     def view(self, a: np.ndarray) -> np.ndarray:
-        """The array the backend works on (the same one, on the CPU)."""
+        """The array the backend works on (the same one, on the CPU).
+
+        A GPU array (CuPy, a CUDA tensor, anything with the CUDA array interface) is
+        refused by name: OpenCV would fail on it with a message about its own arguments.
+        """
+        if not isinstance(a, np.ndarray) and is_gpu_array(a):
+            raise InvalidTypeError(
+                f"the cpu backend restores host (NumPy) arrays; got a GPU array "
+                f"({type(a).__module__}.{type(a).__name__}): build the Pipeline with "
+                "backend='cuda', or copy the frame to the host first"
+            )
         return a
 
     def empty_like(self, frame: np.ndarray) -> np.ndarray:
@@ -236,9 +246,17 @@ class CpuBackend:
         return len(self._done)
 
     def __call__(
-        self, frame: np.ndarray, out: np.ndarray, *, check_finite: bool = False, like: Any = None
+        self,
+        frame: np.ndarray,
+        out: np.ndarray,
+        *,
+        check_finite: bool = False,
+        like: Any = None,
+        in_place: bool = False,
     ) -> None:
         """Restore ``frame`` (already validated) into ``out`` (same shape and dtype)."""
+        if in_place:
+            frame = frame.copy()  # the filter reads neighbours it overwrites
         spec = self.spec
         target = out if out.flags.c_contiguous else self._scratch("out", spec.shape, spec.dtype)
         call = self._prepare_call(frame, target)

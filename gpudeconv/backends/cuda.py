@@ -31,18 +31,24 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import values_in_range
+from .._validate import is_gpu_array, values_in_range
 from ..colour import decode_table, luma_weights
-from ..errors import InvalidArgumentError, NonFiniteFrameError
+from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter
 from ..frames import FrameSpec
 from .base import Runtime, Stream
 from .kernels import BLOCK, NVRTC_OPTIONS, TILE, KernelSpec, index_type, kernel_code, shared_bytes
 from .plan import FilterPlan
 
-__all__ = ["CudaBackend", "CupyRuntime", "SimRuntime", "cuda_unavailable_reason"]
+__all__ = [
+    "CudaBackend",
+    "CupyRuntime",
+    "SimDeviceArray",
+    "SimRuntime",
+    "cuda_unavailable_reason",
+    "frame_limit_reason",
+]
 
-_DLPACK_CUDA = 2  # kDLCUDA
 #: A null pointer argument: 8 zero bytes (CuPy 13 passes garbage for None).
 _NULL = np.uint64(0)
 #: Largest opt-in dynamic shared memory per block on an H100 (bytes); the emulator uses it.
@@ -86,7 +92,7 @@ def cuda_unavailable_reason() -> str | None:
 
 @cache
 def _cupy_function(device: int, name: str) -> Any:
-    """Compile one instantiation with NVRTC, memoised per device (CuPy caches on disk).
+    """Compile one instantiation with NVRTC, memoised per device (CuPy ≥ 14.1 caches on disk).
 
     The kernel uses only dynamic shared memory, so its opt-in limit is raised once to
     the device's maximum: a function object is shared by every pipeline, and setting it
@@ -104,6 +110,29 @@ def _cupy_function(device: int, name: str) -> Any:
 
 def _is_torch(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "torch"
+
+
+class _StreamHandle:
+    """A foreign stream's handle, as the CUDA stream protocol hands it over."""
+
+    def __init__(self, ptr: int) -> None:
+        self._ptr = int(ptr)
+
+    def __cuda_stream__(self) -> tuple[int, int]:
+        return (0, self._ptr)
+
+
+def external_stream(cupy: Any, ptr: int) -> Any:
+    """A CuPy stream for a stream CuPy did not create (PyTorch's).
+
+    CuPy 14 deprecates ``ExternalStream`` (a ``DeprecationWarning`` on every
+    construction: an error under ``-W error``) for ``Stream.from_external``, which takes
+    any object of the CUDA stream protocol; CuPy 13 has only the former.
+    """
+    from_external = getattr(cupy.cuda.Stream, "from_external", None)
+    if from_external is not None:
+        return from_external(_StreamHandle(ptr))
+    return cupy.cuda.ExternalStream(ptr)
 
 
 class CupyRuntime:
@@ -128,12 +157,7 @@ class CupyRuntime:
 
     def is_device_array(self, a: Any) -> bool:
         """True for GPU arrays: CuPy, a CUDA DLPack tensor, or the CUDA array interface."""
-        if isinstance(a, self.xp.ndarray):
-            return True
-        device = getattr(a, "__dlpack_device__", None)
-        if device is not None:
-            return device()[0] == _DLPACK_CUDA
-        return hasattr(a, "__cuda_array_interface__")
+        return isinstance(a, self.xp.ndarray) or is_gpu_array(a)
 
     def view(self, a: Any) -> Any:
         """A CuPy view of a GPU array (no copy); other arrays unchanged.
@@ -153,6 +177,10 @@ class CupyRuntime:
         """C-contiguous CuPy array of a GPU array (a copy only if it is strided)."""
         return self.xp.ascontiguousarray(self.view(a))
 
+    def copy(self, a: Any) -> Any:
+        """A new C-contiguous CuPy copy of a GPU array, on the current stream."""
+        return self.xp.array(self.view(a), copy=True, order="C")
+
     def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
         """A new device array of the template's kind: a tensor for a tensor."""
         if _is_torch(template):
@@ -167,7 +195,7 @@ class CupyRuntime:
             import torch
 
             ptr = torch.cuda.current_stream(frame.device).cuda_stream
-            return self.xp.cuda.ExternalStream(ptr)
+            return external_stream(self.xp, ptr)
         return self.xp.cuda.get_current_stream()
 
     def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -317,24 +345,44 @@ class SimRuntime:
         return _H100_SHARED
 
     def is_device_array(self, a: Any) -> bool:
-        """On the emulator NumPy arrays are the 'device' arrays of host callers."""
-        return False
+        """True for :class:`SimDeviceArray`, the stand-in for a caller's device array.
+
+        Plain NumPy arrays are host frames.
+        """
+        return isinstance(a, SimDeviceArray)
 
     def view(self, a: Any) -> Any:
-        """NumPy arrays are used as they are."""
+        """Arrays are used as they are."""
         return a
 
     def as_device(self, a: Any) -> Any:
-        """C-contiguous NumPy array."""
+        """C-contiguous array; a strided device array is copied on the current stream."""
+        if isinstance(a, SimDeviceArray) and not a.flags.c_contiguous:
+            return self.copy(a)
         return np.ascontiguousarray(a)
 
+    def copy(self, a: Any) -> Any:
+        """A new contiguous array; a device array's copy is queued on the current stream.
+
+        As CuPy queues it: a copy on the wrong stream shows as a wrong frame.
+        """
+        if not isinstance(a, SimDeviceArray):
+            return np.array(a, copy=True, order="C")
+        device = np.empty(a.shape, a.dtype).view(SimDeviceArray)
+        self.current_stream().enqueue(lambda: np.copyto(device, a))
+        return device
+
     def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-        """A new NumPy array."""
-        return np.empty(shape, dtype)
+        """A new array, a device one for a device template."""
+        out = np.empty(shape, dtype)
+        if isinstance(template, SimDeviceArray):
+            out = out.view(SimDeviceArray)
+            out.stream = template.stream
+        return out
 
     def launch_stream(self, frame: Any) -> Any:
-        """The current stream."""
-        return self.current_stream()
+        """A device array's own stream (a tensor's PyTorch stream), else the current one."""
+        return getattr(frame, "stream", None) or self.current_stream()
 
     def pinned_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Plain host memory."""
@@ -372,6 +420,34 @@ class SimRuntime:
             stream.synchronize()
 
 
+#: CUDA's largest grid y-dimension: the kernel's tile rows.
+MAX_GRID_Y = 65535
+
+
+def frame_limit_reason(spec: FrameSpec) -> str | None:
+    """Why the kernel's launch cannot cover frames of ``spec`` (too tall), or None."""
+    rows = math.ceil(spec.height / TILE[1])
+    if rows > MAX_GRID_Y:
+        return (
+            f"{spec.height} rows need {rows} tile rows, over CUDA's grid limit of "
+            f"{MAX_GRID_Y} ({MAX_GRID_Y * TILE[1]} rows); use the cpu backend, or tiles"
+        )
+    return None
+
+
+class SimDeviceArray(np.ndarray):
+    """A caller's device array on the emulator (a CuPy array, or a tensor).
+
+    A tensor's work goes on its own ``stream`` (a PyTorch side stream); None: the
+    current stream.
+    """
+
+    stream: Any = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.stream = getattr(obj, "stream", None)
+
+
 # ---------------------------------------------------------------------------- backend
 @dataclass
 class _Slot:
@@ -399,17 +475,19 @@ class CudaBackend:
         self._work = work.type
         luma = luma_weights(spec.channel_order) if spec.colour_channels == 3 else (1, 0, 0)
         self._luma = tuple(work.type(v) for v in luma)
+        reason = frame_limit_reason(spec)
+        if reason:
+            raise InvalidArgumentError(f"the cuda backend cannot restore this frame: {reason}")
         self._grid = (math.ceil(spec.width / TILE[0]), math.ceil(spec.height / TILE[1]))
         self._lock = threading.Lock()
         self._lut = None
         if spec.is_integer:
             self._lut = xp.asarray(decode_table(spec.dtype.name, spec.space, work.name, spec.bits))
-        self._slots = [
-            _Slot(
-                runtime.stream(), xp.empty(spec.shape, spec.dtype), xp.empty(spec.shape, spec.dtype)
-            )
-            for _ in range(2)
-        ]
+        # Streaming buffers and streams are made by the first submit(): a pipeline that
+        # restores device arrays or single host frames never needs them (four frames of
+        # device memory each, times every pipeline of a Dask cache or a batch worker).
+        self._slots: list[_Slot | None] = [None, None]
+        self._retired: tuple[Any, ...] = ()
         self._pending: deque[tuple[_Slot, Any]] = deque()
         self._next_slot = 0
         self._replans = -1  # the first plan is not a re-plan
@@ -434,15 +512,21 @@ class CudaBackend:
                 "'cpu' backend)"
             )
         kernel = self.runtime.function(self._kspec.name)
-        # Frames in flight may still read the old plan's buffers: let them finish first.
+        new_taps = xp.asarray(np.concatenate(taps))
+        new_info = xp.asarray(np.array(info, np.int32))
+        # Uploaded before any stream's kernel reads them; and every kernel queued so far
+        # has run, so the buffers retired by the previous re-plan can go now.
         self.runtime.synchronize()
-        self._taps = xp.asarray(np.concatenate(taps))
-        self._term_info = xp.asarray(np.array(info, np.int32))
-        self.runtime.synchronize()  # uploaded before any stream's kernel reads them
-        with self._lock:
+        self._retired = ()
+        with self._lock:  # a launch takes the plan and its buffers together, never a mix
+            old = (getattr(self, "_taps", None), getattr(self, "_term_info", None))
             self._plan, self._radius, self._shared, self._kernel = plan, radius, shared, kernel
+            self._taps, self._term_info = new_taps, new_info
             self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
             self._replans += 1
+        # A launch that took the old plan just before may still be queued: its buffers
+        # stay alive until the next re-plan has synchronised the device.
+        self._retired = old
 
     def set_filter(self, filt: DeconvFilter) -> bool:
         """Use ``filt``; returns False (and re-plans) when its terms differ."""
@@ -477,12 +561,14 @@ class CudaBackend:
         """Queue the kernel on ``stream``, with this moment's weights uploaded on it."""
         spec, work, index = self.spec, self._work, self._index
         with self._lock:
-            plan, weights, kernel, radius, shared = (
+            plan, weights, kernel, radius, shared, taps, term_info = (
                 self._plan,
                 self._weights,
                 self._kernel,
                 self._radius,
                 self._shared,
+                self._taps,
+                self._term_info,
             )
         row = spec.width * spec.channels
         with stream:
@@ -494,8 +580,8 @@ class CudaBackend:
                 index(spec.width),
                 index(row),
                 index(row),
-                self._taps,
-                self._term_info,
+                taps,
+                term_info,
                 device_weights,
                 np.int32(plan.size),
                 np.int32(radius),
@@ -523,27 +609,46 @@ class CudaBackend:
         return values_in_range(frame)
 
     def __call__(
-        self, frame: Any, out: Any, *, check_finite: bool = False, like: Any = None
+        self,
+        frame: Any,
+        out: Any,
+        *,
+        check_finite: bool = False,
+        like: Any = None,
+        in_place: bool = False,
     ) -> None:
         """Restore ``frame`` into ``out``: on the device for device arrays, else staged.
 
         Device arrays run on the caller's current stream (PyTorch's for a tensor) and
-        are not waited for, like any CuPy operation. Host frames are copied up, restored
-        and copied back on the current stream, and waited for; they never touch the
-        streaming buffers, so this may be mixed with ``submit``/``result``.
+        are not waited for, like any CuPy operation. Every copy they need (a strided
+        frame made contiguous, the input kept for an in-place call, a strided ``out``
+        filled) is queued on that same stream, so it is ordered with the kernel and its
+        temporaries return to that stream's memory pool. Host frames are copied up,
+        restored and copied back on the current stream, and waited for; they never touch
+        the streaming buffers, so this may be mixed with ``submit``/``result``.
         """
         runtime = self.runtime
+        on_device = runtime.is_device_array(frame)
+        if on_device != runtime.is_device_array(out):
+            # A host ``out`` would reach the kernel as a pointer argument (a 1-pixel NumPy
+            # array is passed by value: a wild address that poisons the CUDA context).
+            kinds = ("a host", "a device") if not on_device else ("a device", "a host")
+            raise InvalidTypeError(
+                f"frame is {kinds[0]} array but out is {kinds[1]} array: pass an out of the "
+                "frame's kind (copy the result across yourself if you need it there)"
+            )
         if check_finite and not self.all_finite(frame):
             raise NonFiniteFrameError()
-        if runtime.is_device_array(frame):
+        if on_device:
             stream = runtime.launch_stream(frame if like is None else like)
-            src = runtime.as_device(frame)
-            if out.flags.c_contiguous:
-                self._launch(src, out, stream)
-            else:
-                dst = runtime.xp.empty(self.spec.shape, self.spec.dtype)
-                self._launch(src, dst, stream)
-                with stream:
+            with stream:
+                # In place, the kernel reads neighbours it overwrites: restore a copy.
+                src = runtime.copy(frame) if in_place else runtime.as_device(frame)
+                if out.flags.c_contiguous:
+                    self._launch(src, out, stream)
+                else:
+                    dst = runtime.xp.empty(self.spec.shape, self.spec.dtype)
+                    self._launch(src, dst, stream)
                     out[...] = dst
             return
         stream = runtime.current_stream()
@@ -564,10 +669,13 @@ class CudaBackend:
         if len(self._pending) >= 2:
             raise InvalidArgumentError("two frames are already in flight; call result() first")
         slot = self._slots[self._next_slot]
+        if slot is None:  # made on first use (see __init__)
+            xp, shape, dtype = self.runtime.xp, self.spec.shape, self.spec.dtype
+            slot = _Slot(self.runtime.stream(), xp.empty(shape, dtype), xp.empty(shape, dtype))
+            slot.pinned_in = self.runtime.pinned_empty(shape, dtype)
+            slot.pinned_out = self.runtime.pinned_empty(shape, dtype)
+            self._slots[self._next_slot] = slot
         self._next_slot = 1 - self._next_slot
-        if slot.pinned_in is None:  # pinned memory is scarce: only for streaming pipelines
-            slot.pinned_in = self.runtime.pinned_empty(self.spec.shape, self.spec.dtype)
-            slot.pinned_out = self.runtime.pinned_empty(self.spec.shape, self.spec.dtype)
         np.copyto(slot.pinned_in, frame)  # the slot's previous frame was collected: free
         self.runtime.upload(slot.pinned_in, slot.device_in, slot.stream)
         self._launch(slot.device_in, slot.device_out, slot.stream)

@@ -6,9 +6,17 @@ unchanged on NumPy arrays as backend ``cuda-sim``. Libraries are cached on disk 
 of the source, the instantiation and the flags. ``GPUDECONV_SIM_SANITIZE=address`` (or
 ``thread``) builds with sanitizers, for tests that run it in a subprocess.
 
-The build contracts floating-point multiply-adds (``-ffp-contract=fast``) as the GPU
-compiler does, so rounding differences between FMA and separate operations show up here
-too.
+The GPU's float arithmetic is modelled where the host can:
+
+- **fused multiply-adds**: nvcc contracts ``a * b + c`` into one FMA by default; the
+  build does too (``-ffp-contract=fast``) — but GCC contracts only into instructions the
+  target has, and baseline x86-64 has none, so ``-mfma`` is added where the CPU has FMA
+  (:data:`SIM_FMA`; without it the emulator rounds each step, and says so). GCC and nvcc
+  may still pick different pairs to fuse: the tolerance between emulator and GPU stays.
+- **flush to zero**: CuPy compiles with ``-ftz=true``, so float denormals read and
+  written by the kernel are zero; each emulated thread sets the SSE FTZ and DAZ bits
+  (``kernels/host_shim.h``). On the host this also flushes doubles, which the GPU keeps:
+  the double (uint16) path never meets a denormal (codes are 0 or ≥ 1/65535).
 """
 
 from __future__ import annotations
@@ -30,9 +38,36 @@ from .._resources import kernel_source
 from ..errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError
 from .kernels import code_hash, kernel_code
 
-__all__ = ["SimModule", "compiler_unavailable_reason", "sim_function", "sim_source"]
+__all__ = [
+    "SIM_FMA",
+    "SimModule",
+    "compiler_unavailable_reason",
+    "sim_function",
+    "sim_source",
+]
 
-_BASE_FLAGS = ("-std=c++20", "-O2", "-ffp-contract=fast", "-fPIC", "-shared", "-pthread", "-w")
+
+def _host_has_fma() -> bool:
+    """Whether this x86-64 CPU has FMA instructions (so ``-mfma`` code runs here)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(line.startswith("flags") and " fma" in line for line in flags.splitlines())
+
+
+#: Whether the emulator fuses multiply-adds as the GPU does (see the module notes).
+SIM_FMA = _host_has_fma()
+_BASE_FLAGS = (
+    "-std=c++20",
+    "-O2",
+    "-ffp-contract=fast",
+    *(("-mfma",) if SIM_FMA else ()),
+    "-fPIC",
+    "-shared",
+    "-pthread",
+    "-w",
+)
 _SANITIZE = {
     "": (),
     "address": (
