@@ -58,7 +58,8 @@ def deblur(
     noise : float, optional
         Noise std for fitting from a PSF.
     backend : str
-        As for ``Pipeline``; CuPy blocks always use ``cuda``.
+        As for ``Pipeline``; CuPy blocks use ``cuda`` (or ``cuda-sim``, the emulator,
+        when asked for by name).
     **frame_options
         As for ``Pipeline``: ``channel_order``, ``space``, ``luma_only``, ``boundary``.
     """
@@ -121,7 +122,8 @@ def _pipeline(
 ) -> Pipeline:
     """The process's pipeline for blocks like ``block`` (built once, then reused)."""
     on_gpu = type(block).__module__.startswith("cupy")
-    chosen = "cuda" if on_gpu else backend
+    # Device blocks need a device backend: 'cuda', or the emulator when asked for.
+    chosen = ("cuda-sim" if backend == "cuda-sim" else "cuda") if on_gpu else backend
     key = (digest, block.shape, np.dtype(block.dtype).str, options, chosen)
     with _cache_lock:
         pipe = _cache.get(key)

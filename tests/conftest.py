@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,25 @@ def cuda() -> object:
     import cupy
 
     return cupy
+
+
+@pytest.fixture(params=["strict", pytest.param("cupy", marks=pytest.mark.cuda)])
+def device_xp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The array module of a device path: CuPy on a GPU, else the strict stand-in.
+
+    ``strict`` (``tests/strict_cupy.py``) runs everywhere: it is installed as ``cupy``
+    for the test, and refuses what CuPy refuses (NumPy, SciPy or OpenCV on a device
+    array, NumPy arrays mixed in), so a host call slipped into a device path fails here.
+    Pipelines go through the emulator (``cuda-sim``), which takes its arrays.
+    """
+    if request.param == "cupy":
+        return request.getfixturevalue("cuda")
+    from tests import strict_cupy
+
+    monkeypatch.setitem(sys.modules, "cupy", strict_cupy)
+    monkeypatch.setenv("GPUDECONV_BACKEND", "cuda-sim")
+    strict_cupy.reset_transfers()
+    return strict_cupy
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -388,14 +388,6 @@ def test_table_lookup_interpolates_between_cells():
     assert np.isfinite(table.weights(far)).all()
 
 
-@pytest.mark.cuda
-def test_estimate_takes_device_arrays(cuda, photos):
-    frame = _degrade(photos["coffee"], 1.4)
-    host = estimate(frame)
-    device = estimate(cuda.asarray(frame))
-    assert abs(device.isotropic_sigma - host.isotropic_sigma) < 1e-3
-
-
 # ---------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("image", "kwargs", "error", "match"),

@@ -181,19 +181,6 @@ def test_bad_inputs_say_what_is_wrong(rng, call, error, match):
         call(_planted(rng, (40, 40)))
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("method", METHODS)
-def test_cupy_agrees_with_numpy(cuda, rng, method):
-    cp = cuda
-    image = _planted(rng, (96, 112)).astype(np.float32)
-    kernel = shake_kernel(rng, 9)
-    blurred = degrade.blur(image, kernel, boundary="reflect").astype(np.float32)
-    on_cpu = restore(blurred, kernel, method=method, noise=0.005)
-    on_gpu = restore(cp.asarray(blurred), kernel, method=method, noise=0.005)
-    assert isinstance(on_gpu, cp.ndarray)
-    np.testing.assert_allclose(cp.asnumpy(on_gpu), on_cpu, atol=2e-3)
-
-
 def test_command_line_restores_photos_with_the_iterative_methods(tmp_path, capsys):
     import cv2
     from skimage import data

@@ -286,17 +286,6 @@ def test_bad_images(image, kernel, exc, match):
         wiener(image, kernel, noise=0.01)
 
 
-@pytest.mark.cuda
-def test_cupy_matches_numpy(cuda, rng):
-    image = rng.random((64, 80, 3)).astype(np.float32)
-    kernel = psf.gaussian(1.2)
-    out = wiener(cuda.asarray(image), kernel, noise=0.01)
-    assert isinstance(out, cuda.ndarray) and out.dtype == np.float32
-    np.testing.assert_allclose(
-        cuda.asnumpy(out), wiener(image, kernel, noise=0.01), atol=tol.F32_FFT
-    )
-
-
 def test_unknown_boundary_equals_dense_solve(rng):
     """The Fourier-domain CG solves ``(Kᵀ M K + R) u = Kᵀ M y`` on the padded domain.
 

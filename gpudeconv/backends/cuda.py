@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_gpu_array, values_in_range
+from .._validate import array_module, is_gpu_array, values_in_range
 from ..colour import decode_table, luma_weights
 from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter
@@ -345,15 +345,18 @@ class SimRuntime:
         return _H100_SHARED
 
     def is_device_array(self, a: Any) -> bool:
-        """True for :class:`SimDeviceArray`, the stand-in for a caller's device array.
+        """True for the emulator's device arrays; plain NumPy arrays are host frames.
 
-        Plain NumPy arrays are host frames.
+        Device arrays are :class:`SimDeviceArray` (a tensor on its own stream) and any
+        array exposing its emulated device memory as ``__sim_host__()`` (the tests'
+        strict CuPy stand-in, ``tests/strict_cupy.py``).
         """
-        return isinstance(a, SimDeviceArray)
+        return isinstance(a, SimDeviceArray) or hasattr(a, "__sim_host__")
 
     def view(self, a: Any) -> Any:
-        """Arrays are used as they are."""
-        return a
+        """The NumPy memory behind an emulated device array (no copy)."""
+        host = getattr(a, "__sim_host__", None)
+        return host() if host is not None else a
 
     def as_device(self, a: Any) -> Any:
         """C-contiguous array; a strided device array is copied on the current stream."""
@@ -374,6 +377,8 @@ class SimRuntime:
 
     def empty_like(self, template: Any, shape: tuple[int, ...], dtype: Any) -> Any:
         """A new array, a device one for a device template."""
+        if hasattr(template, "__sim_host__"):  # the same kind as the caller's
+            return array_module(template).empty(shape, dtype)
         out = np.empty(shape, dtype)
         if isinstance(template, SimDeviceArray):
             out = out.view(SimDeviceArray)

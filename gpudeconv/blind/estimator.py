@@ -309,7 +309,9 @@ def estimate(
     image : (H, W) or (H, W, C) ndarray
         NumPy or CuPy; uint8/uint16 code values or float values (taken as linear, as the
         pipeline takes them). Colour frames are measured on their luminance. CuPy frames
-        stay on the device: only a 128×128 spectrum and a few numbers come back.
+        stay on the device: what comes back is bounded — the spectrum's tiles (the edges
+        are read from them on the host), sampled blocks, every 4th pixel of every 4th
+        row (to pick the tiles) and a few numbers (``tests/test_device_paths.py``).
     model : {'gaussian'}
         The blur model: an anisotropic, rotated Gaussian.
     roi : (y, x, height, width), optional
