@@ -37,6 +37,20 @@ __all__ = ["BatchReport", "FileOutcome", "plan_batch", "run_batch"]
 
 #: ``--workers`` default: one process per core, at most this many.
 MAX_DEFAULT_WORKERS = 8
+#: ``--workers`` default when the files go to a GPU: every worker process holds its own
+#: CUDA context and memory pool on the one device; two overlap one file's decoding and
+#: encoding with the other's GPU work, more only share the GPU.
+GPU_DEFAULT_WORKERS = 2
+
+
+def default_workers(backend: str) -> int:
+    """How many worker processes a local batch starts when ``--workers`` is not given."""
+    from .backends import ENV_VAR, cuda_unavailable_reason
+
+    chosen = os.environ.get(ENV_VAR) or backend if backend == "auto" else backend
+    on_gpu = chosen == "cuda" or (chosen == "auto" and cuda_unavailable_reason() is None)
+    cores = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
+    return min(cores, GPU_DEFAULT_WORKERS) if on_gpu else cores
 
 
 class BatchError(AppError):
@@ -241,7 +255,8 @@ def run_batch(
     input_dir, output_dir : path
         The folders; ``output_dir`` is created, sub-folders mirrored.
     workers : int, optional
-        Worker processes of a ``LocalCluster`` (default: the cores, at most 8).
+        Worker processes of a ``LocalCluster`` (default: the cores, at most 8; at most
+        2 when the files go to a GPU — see :func:`default_workers`).
     scheduler : str, optional
         The address of a running Dask scheduler to use instead (``tcp://host:8786``).
     client : distributed.Client, optional
@@ -283,7 +298,7 @@ def run_batch(
             outcomes[source] = FileOutcome(str(source), str(target), "skipped")
         else:
             todo.append((source, target, not present))
-    with _client(client, workers, scheduler) as active:
+    with _client(client, workers or default_workers(backend), scheduler) as active:
         report = BatchReport(workers=len(active.scheduler_info()["workers"]))
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         with _output_lock(Path(output_dir)):

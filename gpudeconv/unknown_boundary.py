@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import psf as _psf
+from ._memo import kernel_key, memo, params_key
 from .spectra import regularizer_spectrum
 
 __all__ = ["is_centrosymmetric", "solve_unknown_boundary"]
@@ -102,18 +103,8 @@ def solve_unknown_boundary(
     rows, cols = work.shape[:2]
     my, mx = margins
     shape = (rows + 2 * my, cols + 2 * mx)
-    complex_dtype = np.complex64 if work.dtype == np.float32 else np.complex128
-    otf = _psf.otf(kernel, shape, half=True)
-    wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
-    wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
-    reg = regularizer_spectrum(wy, wx, **params) + np.zeros(otf.shape)
-    power = (otf * otf.conj()).real
-    denominator = power + reg
-    inverse = np.where(denominator > 0, 1.0 / np.where(denominator > 0, denominator, 1.0), 0.0)
-    h = xp.asarray(otf.astype(complex_dtype))[..., None]
+    h, r_spec, precondition_spec = _operators(kernel, shape, work.dtype, xp, params)
     h_conj = h.conj()
-    r_spec = xp.asarray(reg.astype(work.dtype))[..., None]
-    precondition_spec = xp.asarray(inverse.astype(work.dtype))[..., None]
     inside = (slice(my, my + rows), slice(mx, mx + cols))
 
     # Conjugate gradients carried in the Fourier domain: the residual, the direction and the
@@ -171,3 +162,36 @@ def solve_unknown_boundary(
         rz = rz_next
     u = irfft2(u, shape)
     return (u if padded else u[inside]), iterations
+
+
+def _operators(
+    kernel: np.ndarray, shape: tuple[int, int], dtype: Any, xp: Any, params: dict[str, Any]
+) -> tuple[Any, Any, Any]:
+    """The OTF, the regulariser and the preconditioner on the padded ``rfft2`` grid.
+
+    Built on the host in float64 and uploaded once per PSF, grid and parameters
+    (:mod:`._memo`), not per call; returned with a trailing channel axis. Read only.
+    """
+
+    def build() -> tuple[Any, Any, Any]:
+        complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
+        otf = _psf.otf(kernel, shape, half=True)
+        wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
+        wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
+        reg = regularizer_spectrum(wy, wx, **params) + np.zeros(otf.shape)
+        denominator = (otf * otf.conj()).real + reg
+        inverse = np.where(denominator > 0, 1.0 / np.where(denominator > 0, denominator, 1.0), 0.0)
+        return (
+            xp.asarray(otf.astype(complex_dtype))[..., None],
+            xp.asarray(reg.astype(dtype))[..., None],
+            xp.asarray(inverse.astype(dtype))[..., None],
+        )
+
+    key = (
+        "unknown",
+        kernel_key(kernel),
+        tuple(shape),
+        np.dtype(dtype).str,
+        params_key(params),
+    )
+    return memo(key, xp, build)

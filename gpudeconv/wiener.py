@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import psf as _psf
+from ._memo import kernel_key, memo, params_key
 from ._validate import array_module, check_choice, check_real, image_array, to_float
 from .boundaries import BOUNDARIES
 from .errors import InvalidArgumentError
@@ -227,13 +228,28 @@ def unknown_boundary_estimate(
 def _response_grid(
     kernel: np.ndarray, shape: tuple[int, int], dtype: Any, xp: Any, params: dict[str, Any]
 ) -> Any:
-    """``W`` on the ``rfft2`` grid of ``shape``, in the working precision."""
-    otf = _psf.otf(kernel, shape, half=True)
-    wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
-    wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
-    response = wiener_response(otf, wy, wx, **params)
-    complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
-    return xp.asarray(response.astype(complex_dtype))
+    """``W`` on the ``rfft2`` grid of ``shape``, in the working precision.
+
+    Built on the host (a float64 FFT of the grid) and uploaded once per PSF, grid and
+    parameters (:mod:`._memo`): a video's frames reuse it.
+    """
+
+    def build() -> Any:
+        otf = _psf.otf(kernel, shape, half=True)
+        wy = 2 * math.pi * np.fft.fftfreq(shape[0])[:, None]
+        wx = 2 * math.pi * np.fft.rfftfreq(shape[1])[None, :]
+        response = wiener_response(otf, wy, wx, **params)
+        complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
+        return xp.asarray(response.astype(complex_dtype))
+
+    key = (
+        "wiener",
+        kernel_key(kernel),
+        tuple(shape),
+        np.dtype(dtype).str,
+        params_key(params),
+    )
+    return memo(key, xp, build)
 
 
 def _rfft2(xp: Any, a: Any) -> Any:

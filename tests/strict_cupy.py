@@ -32,6 +32,8 @@ import numpy as _np
 #: Host ↔ device copies made so far and their bytes (``asarray`` of host data, a host
 #: array assigned to a slice, ``get``/``asnumpy``).
 transfers = {"to_device": 0, "to_host": 0, "to_device_bytes": 0, "to_host_bytes": 0}
+#: Device → host synchronisations: a device value read as a Python bool, int or float.
+syncs = {"count": 0}
 
 
 class ndarray:  # CuPy's name
@@ -96,18 +98,23 @@ class ndarray:  # CuPy's name
         return (_wrap(x) for x in self._a)
 
     def __bool__(self) -> bool:  # a device → host sync, as in CuPy
+        syncs["count"] += 1
         return bool(self._a)
 
     def __float__(self) -> float:
+        syncs["count"] += 1
         return float(self._a)
 
     def __int__(self) -> int:
+        syncs["count"] += 1
         return int(self._a)
 
     def __index__(self) -> int:
+        syncs["count"] += 1
         return operator.index(self._a)
 
     def __complex__(self) -> complex:
+        syncs["count"] += 1
         return complex(self._a)
 
     def __repr__(self) -> str:
@@ -171,6 +178,8 @@ def _unwrap(value: Any) -> Any:
 def _wrap(value: Any) -> Any:
     if isinstance(value, _np.ndarray):
         return ndarray(value)
+    if isinstance(value, _np.generic):  # CuPy's reductions give 0-d device arrays
+        return ndarray(_np.asarray(value))
     if isinstance(value, tuple):
         return tuple(_wrap(v) for v in value)
     if isinstance(value, list):
@@ -250,6 +259,7 @@ def install() -> Any:
 
 
 def reset_transfers() -> None:
-    """Start counting transfers afresh."""
+    """Start counting transfers and syncs afresh."""
     for key in transfers:
         transfers[key] = 0
+    syncs["count"] = 0

@@ -314,3 +314,79 @@ def test_5_emulator_flushes_float_denormals_as_ftz_does():
     assert (_probe("probe_mul", tiny, tiny) == 0).all()
     denormal = np.full(2, 2.0**-140, np.float32)  # read as zero too (DAZ)
     assert (_probe("probe_mul", denormal, np.full(2, 2.0**100, np.float32)) == 0).all()
+
+
+# --------------------------------------------------------------------------- 13: host work
+@pytest.fixture
+def strict(monkeypatch):
+    """The strict CuPy stand-in, counting transfers and syncs (see tests/strict_cupy.py)."""
+    from tests import strict_cupy
+
+    monkeypatch.setitem(sys.modules, "cupy", strict_cupy)
+    strict_cupy.reset_transfers()
+    memo = sys.modules.get("gpudeconv._memo")
+    if memo is not None:  # a fresh start: nothing memoised by an earlier test
+        memo.clear()
+    return strict_cupy
+
+
+def test_13_the_finite_check_of_a_device_frame_is_one_sync(strict):
+    """Two host syncs (isfinite().all(), then abs().max()) per device frame."""
+    from gpudeconv._validate import values_in_range
+
+    frame = strict.asarray(np.random.default_rng().random((32, 48, 3), dtype=np.float32))
+    strict.reset_transfers()
+    assert values_in_range(frame)
+    assert strict.syncs["count"] == 1
+    for bad in (np.nan, np.inf, -np.inf, 1e31):
+        spoiled = frame.copy()
+        spoiled[3, 4, 1] = bad
+        assert not values_in_range(spoiled)
+        host = spoiled.get()
+        assert not values_in_range(host)
+
+
+def test_13_hyper_laplacian_prox_uploads_its_table_once_and_never_syncs(strict):
+    """A 128 KB table upload and a sync (far.any()) in every call, twice per iteration."""
+    from gpudeconv.stills.priors import LUT_END, hyper_laplacian_prox
+
+    rng = np.random.default_rng()
+    host = (rng.standard_normal((40, 50)) * LUT_END).astype(np.float32)  # some beyond it
+    device = strict.asarray(host)
+    strict.reset_transfers()
+    results = [hyper_laplacian_prox(device, 0.5, 0.66, strict) for _ in range(4)]
+    assert strict.transfers["to_device"] <= 1 and strict.syncs["count"] == 0
+    expect = hyper_laplacian_prox(host, 0.5, 0.66, np)
+    np.testing.assert_allclose(results[-1].get(), expect, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "unknown"])
+def test_13_fft_operators_are_uploaded_once_per_psf_and_grid(strict, boundary):
+    """A host float64 FFT of the whole padded grid and its upload on every call."""
+    from gpudeconv import wiener
+    from tests.test_wiener import shake_kernel
+
+    rng = np.random.default_rng()
+    kernel = shake_kernel(rng, 9) if boundary == "unknown" else psf.gaussian(1.2)
+    frames = [strict.asarray(rng.random((96, 128), dtype=np.float32)) for _ in range(3)]
+    uploads = []
+    for frame in frames:
+        before = strict.transfers["to_device_bytes"]
+        wiener(frame, kernel, noise=0.01, boundary=boundary)
+        uploads.append(strict.transfers["to_device_bytes"] - before)
+    assert uploads[0] > frames[0].nbytes  # the operators, on the padded grid
+    assert uploads[1] <= 0.02 * uploads[0] and uploads[2] <= 0.02 * uploads[0]
+
+
+def test_13_a_batch_bound_for_the_gpu_starts_two_workers(monkeypatch):
+    """Eight worker processes by default: eight CUDA contexts on one GPU."""
+    import gpudeconv.backends as backends
+    from gpudeconv import batch
+
+    monkeypatch.setattr(backends, "cuda_unavailable_reason", lambda: None)
+    monkeypatch.delenv("GPUDECONV_BACKEND", raising=False)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 16)
+    assert batch.default_workers("auto") == batch.default_workers("cuda") == 2
+    assert batch.default_workers("cpu") == batch.MAX_DEFAULT_WORKERS
+    monkeypatch.setattr(backends, "cuda_unavailable_reason", lambda: "no device")
+    assert batch.default_workers("auto") == batch.MAX_DEFAULT_WORKERS

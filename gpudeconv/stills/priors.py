@@ -11,6 +11,7 @@ then interpolated; beyond the grid, ``s − α s^(α−1)``, the root to first o
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -74,6 +75,23 @@ def _lookup(alpha: float, dtype: str) -> tuple[float, float, np.ndarray]:
     return tau, step, np.concatenate([[0.0], fine]).astype(dtype)
 
 
+_DEVICE_TABLES: dict[tuple[Any, ...], Any] = {}
+_DEVICE_TABLES_LOCK = threading.Lock()
+
+
+def _table_on(xp: Any, alpha: float, dtype: str) -> Any:
+    """The lookup table in ``xp``'s memory: uploaded once per device, not per call."""
+    table = _lookup(alpha, dtype)[2]
+    if xp is np:
+        return table
+    device = getattr(getattr(xp, "cuda", None), "Device", None)
+    key = (xp.__name__, device().id if device is not None else 0, alpha, dtype)
+    with _DEVICE_TABLES_LOCK:
+        if key not in _DEVICE_TABLES:
+            _DEVICE_TABLES[key] = xp.asarray(table)
+        return _DEVICE_TABLES[key]
+
+
 def hyper_laplacian_prox(v: Any, t: float, alpha: float, xp: Any) -> Any:
     """Element-wise prox of ``|w|^α`` with weight ``t`` (0 < α < 1).
 
@@ -83,17 +101,20 @@ def hyper_laplacian_prox(v: Any, t: float, alpha: float, xp: Any) -> Any:
     if t <= 0:
         return v
     kind = v.dtype.type
-    tau, step, table = _lookup(float(alpha), v.dtype.str)
+    tau, step, _ = _lookup(float(alpha), v.dtype.str)
     c = t ** (1.0 / (2.0 - alpha))
     s = xp.abs(v)
     s *= kind(1.0 / c)  # s = |v| / c: the scale-free argument
     position = s * kind(1.0 / step)
     position -= kind(tau / step - 1.0)  # below τ → < 1 → cell 0 (z* = 0)
     xp.clip(position, 0.0, LOOKUP_SIZE, out=position)
-    z = xp.asarray(table)[position.astype(xp.int32)]
+    z = _table_on(xp, float(alpha), v.dtype.str)[position.astype(xp.int32)]
     far = s > LUT_END
-    if bool(far.any()):  # beyond the table: the root to first order
-        s_far = s[far]
-        z[far] = s_far - alpha * s_far ** (alpha - 1.0)
+    if xp is np:  # beyond the table: the root to first order, where it is needed
+        if far.any():
+            s_far = s[far]
+            z[far] = s_far - alpha * s_far ** (alpha - 1.0)
+    else:  # on a device, a pass over every pixel costs less than a sync to ask first
+        z = xp.where(far, s - alpha * xp.maximum(s, kind(LUT_END)) ** (alpha - 1.0), z)
     z *= kind(c)
     return xp.copysign(z, v, out=z)
