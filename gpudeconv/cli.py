@@ -29,6 +29,8 @@ from .errors import AppError, GpudeconvError, InvalidArgumentError
 from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
 from .frames import CHANNEL_CHOICES, SPACES
+from .host_shaders import HOOKS, HOST_FORMATS, export_host, host_cost
+from .host_shaders import SPACES as HOST_SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
 from .psf import KERNEL_SUFFIXES
 from .shaders import FORMATS as SHADER_FORMATS
@@ -175,14 +177,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise AppError("give --psf and --noise (as for fit), or --filter FILE.json")
     else:
         filt = _filter_from_options(args)
-    source = shaders.export(
-        filt, args.format, boundary=args.boundary, uniforms=args.uniforms, clamp=args.clamp
-    )
-    c = shaders.cost(filt, args.format, args.uniforms)
-    _say(
-        f"{args.format}: {len(filt.terms)} separable terms, per pixel {c.texture_reads:.2f} "
-        f"texture reads, {c.multiply_adds:.0f} multiply-adds, {c.shared_bytes} B shared memory"
-    )
+    if args.format in HOST_FORMATS:
+        if args.uniforms or args.clamp:
+            raise AppError(f"--uniforms and --clamp apply to {', '.join(SHADER_FORMATS)} only")
+        source = export_host(
+            filt, args.format, hook=args.hook, space=args.space, boundary=args.boundary
+        )
+        reads, fma = host_cost(filt)
+        _say(
+            f"{args.format}: one pass, per pixel {reads} texture reads, {fma} multiply-adds "
+            f"({args.space} values{', hook ' + args.hook if args.format == 'mpv-hook' else ''})"
+        )
+    else:
+        if args.hook != "MAIN" or args.space != "srgb":
+            raise AppError(f"--hook and --space apply to {', '.join(HOST_FORMATS)} only")
+        source = shaders.export(
+            filt, args.format, boundary=args.boundary, uniforms=args.uniforms, clamp=args.clamp
+        )
+        c = shaders.cost(filt, args.format, args.uniforms)
+        _say(
+            f"{args.format}: {len(filt.terms)} separable terms, per pixel "
+            f"{c.texture_reads:.2f} texture reads, {c.multiply_adds:.0f} multiply-adds, "
+            f"{c.shared_bytes} B shared memory"
+        )
     atomic_output(
         args.output, lambda p: p.write_text(source), overwrite=args.overwrite, inputs=inputs
     )
@@ -459,11 +476,30 @@ def _parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_cmd_fit)
 
     x = sub.add_parser(
-        "export", help="write the fitted filter as a GLSL compute/fragment or HLSL shader"
+        "export",
+        help="write the fitted filter as a shader: GLSL compute/fragment, HLSL, an mpv / "
+        "libplacebo hook or a ReShade FX effect",
+        description="Formats: glsl-compute, glsl-fragment, hlsl (for your own renderer); "
+        "mpv-hook (mpv --glsl-shaders=FILE, or ffmpeg's libplacebo filter with "
+        "custom_shader_path=FILE); reshade-fx (ReShade, or vkBasalt on Linux / Steam Deck).",
     )
     _add_fit_options(x, required=False)
     x.add_argument("--filter", help="a filter JSON written by `fit -o` (instead of --psf/--noise)")
-    x.add_argument("--format", default="glsl-compute", choices=SHADER_FORMATS)
+    x.add_argument("--format", default="glsl-compute", choices=(*SHADER_FORMATS, *HOST_FORMATS))
+    x.add_argument(
+        "--hook",
+        default="MAIN",
+        choices=HOOKS,
+        help="mpv-hook: MAIN filters RGB; LUMA filters the Y plane of YUV video only",
+    )
+    x.add_argument(
+        "--space",
+        default="srgb",
+        choices=HOST_SPACES,
+        help="mpv-hook / reshade-fx: srgb filters the values the player or game hands over "
+        "(gamma-encoded: default, where their blur was made); linear decodes by the sRGB "
+        "curve, filters in linear light, encodes back (an optical blur). SDR only",
+    )
     x.add_argument(
         "--boundary",
         default="reflect",
