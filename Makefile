@@ -27,15 +27,21 @@ lint: $(VENV)/.installed-test
 test: lint system-deps
 	$(PY) -m pytest
 
-# The shader tests need glslang (HLSL -> SPIR-V) and Mesa's EGL with llvmpipe. Installed
-# here when missing and apt-get can (root, or sudo without a password); otherwise those
-# tests skip and say why.
+# The shader tests need glslang (HLSL -> SPIR-V) and Mesa's EGL with llvmpipe; the host-
+# program tests (issue 29) need ffmpeg with libplacebo on Mesa's Vulkan (lavapipe), Xvfb,
+# xdotool, vkcube and vkBasalt. Installed here when missing and apt-get can (root, or sudo
+# without a password); otherwise those tests skip and say why.
+HOST_PROGRAMS := glslangValidator ffmpeg xvfb-run xdotool vkcube
 system-deps:
-	@if command -v glslangValidator >/dev/null && /sbin/ldconfig -p | grep -q libEGL_mesa; then :; \
+	@if (for p in $(HOST_PROGRAMS); do command -v $$p >/dev/null || exit 1; done) \
+	   && /sbin/ldconfig -p | grep -q libEGL_mesa \
+	   && [ -e /usr/share/vulkan/implicit_layer.d/vkBasalt.json ] \
+	   && [ -n "$$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null)" ]; then :; \
 	else SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
 	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends \
-	    glslang-tools libegl1 libegl-mesa0 libgl1-mesa-dri; } >/dev/null 2>&1 \
-	  || echo "note: could not install glslang-tools / Mesa EGL: the shader tests will skip"; fi
+	    glslang-tools libegl1 libegl-mesa0 libgl1-mesa-dri ffmpeg mesa-vulkan-drivers \
+	    libvulkan1 xvfb xauth xdotool vulkan-tools vkbasalt; } >/dev/null 2>&1 \
+	  || echo "note: could not install the shader / host-program tools: those tests will skip"; fi
 
 demo: $(VENV)/.installed-bench
 	$(VENV)/bin/gpudeconv live --frames 150 --output demo_output.mp4 --overwrite
