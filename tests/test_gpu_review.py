@@ -64,6 +64,23 @@ def test_1_demo_keeps_frames_on_the_host_unless_the_backend_is_cuda(monkeypatch)
     assert kept is frame and kind == "numpy"
 
 
+def test_2_demo_waits_for_the_upload_before_its_clock_starts(monkeypatch):
+    """cupy.asarray is asynchronous: the timed region included the frame's upload."""
+    events = []
+    stream = types.SimpleNamespace(synchronize=lambda: events.append("synchronize"))
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(get_current_stream=lambda: stream)
+    fake.asarray = lambda frame: events.append("upload") or FakeCupyArray(frame)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    sys.path.insert(0, str(ROOT / "demos"))
+    try:
+        import render_postprocess
+    finally:
+        sys.path.remove(str(ROOT / "demos"))
+    _, kind = render_postprocess.to_device(np.zeros((4, 4, 3), np.float32), "cuda")
+    assert kind == "cupy" and events == ["upload", "synchronize"]
+
+
 def test_1_cpu_backend_names_a_gpu_array():
     filt = _filter()
     pipe = Pipeline(filt, shape=(8, 8, 3), dtype=np.float32, backend="cpu")
