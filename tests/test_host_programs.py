@@ -283,3 +283,36 @@ def test_mpv_runs_the_hook_in_its_window(tmp_path, frame, space):
     expect = Pipeline(filt, shape=image.shape, dtype=np.uint8, space=space, backend="cpu")(image)
     assert np.abs(out.astype(int) - expect).max() <= tol.HOST_PROGRAM_CODES
     assert np.abs(out.astype(int) - image).max() > 10
+
+
+# --------------------------------------------------------------------------- no program
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"kind": "vlc"}, "Invalid format"),
+        ({"hook": "CHROMA"}, "Invalid hook"),
+        ({"space": "pq"}, "Invalid space"),
+        ({"boundary": "wrap"}, "Invalid boundary"),
+        ({"kind": "reshade-fx", "hook": "LUMA"}, "hook applies to mpv-hook only"),
+    ],
+)
+def test_bad_export_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        export_host(_filter("atrous"), **options)
+
+
+def test_export_command_writes_both_formats_and_refuses_mixed_options(tmp_path, capsys):
+    from gpudeconv.cli import main
+
+    common = ["export", "--psf", "gaussian:1", "--noise", "0.01", "--basis", "atrous"]
+    hook = tmp_path / "deblur.glsl"
+    assert main([*common, "--format", "mpv-hook", "--hook", "LUMA", "-o", str(hook)]) == 0
+    assert hook.read_text().count("//!HOOK LUMA") == 1
+    assert "49 texture reads" in capsys.readouterr().out
+    effect = tmp_path / "deblur.fx"
+    assert main([*common, "--format", "reshade-fx", "--space", "linear", "-o", str(effect)]) == 0
+    assert "technique gpudeconv_deblur" in effect.read_text()
+    assert main([*common, "--format", "hlsl", "--hook", "LUMA", "-o", str(tmp_path / "x")]) == 2
+    assert "--hook and --space apply to mpv-hook, reshade-fx only" in capsys.readouterr().err
+    assert main([*common, "--format", "mpv-hook", "--uniforms", "-o", str(tmp_path / "y")]) == 2
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
