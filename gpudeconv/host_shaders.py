@@ -9,9 +9,9 @@
 
 Both are one pass per pixel over the filter's dense kernel (its non-zero taps, weights
 baked), read at exact texel positions (``texelFetch``; point sampling at texel centres in
-the FX) with the borders folded in (``reflect`` = OpenCV ``BORDER_REFLECT``, the ``Pipeline``'s default, or
-``clamp``), centred on the pixel's own value: the same arithmetic as the ``glsl-fragment``
-export, the same cost.
+the FX) with the borders folded in (``reflect`` = OpenCV ``BORDER_REFLECT``, the
+``Pipeline``'s default, or ``clamp``), centred on the pixel's own value: the same
+arithmetic as the ``glsl-fragment`` export, the same cost.
 
 Value space (``space``):
 
