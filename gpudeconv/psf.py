@@ -325,9 +325,15 @@ def from_array(array: np.ndarray) -> np.ndarray:
     peak = a.max()
     if peak <= 0:
         raise InvalidArgumentError("psf must have a positive sum; all its values are 0")
-    a = a / peak  # first by the peak: a sum of values near 1e308 would overflow to inf
+    with np.errstate(over="ignore"):
+        total = a.sum()
+    if not np.isfinite(total) or total < np.finfo(np.float64).tiny:
+        # Values near 1e308 sum to inf, denormals lose their digits: by the peak first.
+        # (Only then: a PSF that already sums to 1 must come back bit for bit.)
+        a = a / peak
+        total = a.sum()
     pad = ((0, 1 - a.shape[0] % 2), (0, 1 - a.shape[1] % 2))
-    return np.pad(a, pad) / a.sum()
+    return np.pad(a, pad) / total
 
 
 def otf(psf: np.ndarray, shape: tuple[int, int], *, half: bool = False) -> np.ndarray:
