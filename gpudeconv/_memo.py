@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MEMO_SIZE", "clear", "kernel_key", "memo", "params_key"]
+__all__ = ["MEMO_SIZE", "clear", "grid_memo", "kernel_key", "memo", "params_key"]
 
 #: Responses kept (each up to a grid of complex values: 66 MB for a 4K frame in float32).
 MEMO_SIZE = 2
@@ -64,3 +64,20 @@ def clear() -> None:
     """Forget every memo (tests; freeing device memory)."""
     with _LOCK:
         _MEMO.clear()
+
+
+def grid_memo(
+    name: str,
+    kernel: np.ndarray,
+    shape: tuple[int, int],
+    dtype: Any,
+    params: dict[str, Any],
+    xp: Any,
+    build: Callable[[], Any],
+) -> Any:
+    """:func:`memo` for an operator on a padded FFT grid.
+
+    Keyed by the PSF, the grid, the working precision and the regularisation parameters.
+    """
+    key = (name, kernel_key(kernel), tuple(shape), np.dtype(dtype).str, params_key(params))
+    return memo(key, xp, build)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import psf as _psf
-from ._memo import kernel_key, memo, params_key
+from ._memo import grid_memo
 from .spectra import regularizer_spectrum
 
 __all__ = ["is_centrosymmetric", "solve_unknown_boundary"]
@@ -187,11 +187,4 @@ def _operators(
             xp.asarray(inverse.astype(dtype))[..., None],
         )
 
-    key = (
-        "unknown",
-        kernel_key(kernel),
-        tuple(shape),
-        np.dtype(dtype).str,
-        params_key(params),
-    )
-    return memo(key, xp, build)
+    return grid_memo("unknown", kernel, shape, dtype, params, xp, build)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import psf as _psf
-from ._memo import kernel_key, memo, params_key
+from ._memo import grid_memo
 from ._validate import array_module, check_choice, check_real, image_array, to_float
 from .boundaries import BOUNDARIES
 from .errors import InvalidArgumentError
@@ -242,14 +242,7 @@ def _response_grid(
         complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
         return xp.asarray(response.astype(complex_dtype))
 
-    key = (
-        "wiener",
-        kernel_key(kernel),
-        tuple(shape),
-        np.dtype(dtype).str,
-        params_key(params),
-    )
-    return memo(key, xp, build)
+    return grid_memo("wiener", kernel, shape, dtype, params, xp, build)
 
 
 def _rfft2(xp: Any, a: Any) -> Any:

@@ -161,21 +161,6 @@ class _Screen:
         )  # fmt: skip
         return cv2.imread(str(shot))
 
-    def settled(self, seconds: float = 60) -> np.ndarray:  # for manual sessions
-        """The screen once three grabs a second apart agree (and show something)."""
-        deadline = time.monotonic() + seconds
-        grabs = [self.grab()]
-        while time.monotonic() < deadline:
-            time.sleep(1.0)
-            grabs = [*grabs[-2:], self.grab()]
-            if (
-                len(grabs) == 3
-                and grabs[0].any()
-                and all(np.array_equal(grabs[0], g) for g in grabs[1:])
-            ):
-                return grabs[0]
-        raise AssertionError("the screen did not settle")
-
     def xdotool(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], check=True, env=self.env, timeout=30)
 
