@@ -29,7 +29,7 @@ from .errors import AppError, GpudeconvError, InvalidArgumentError
 from .fit.bases import BASES
 from .fit.objectives import OBJECTIVES
 from .frames import CHANNEL_CHOICES, SPACES
-from .host_shaders import HOOKS, HOST_FORMATS, export_host, host_cost
+from .host_shaders import CONTROLS, HOOKS, HOST_FORMATS, export_host, host_cost
 from .host_shaders import SPACES as HOST_SPACES
 from .methods import FILE_METHODS, METHODS, SLIDER_METHODS
 from .psf import KERNEL_SUFFIXES
@@ -38,7 +38,7 @@ from .spectra import PRIORS
 from .stills import DEFAULT_KERNEL_SIZE, RESTORE_METHODS
 
 if TYPE_CHECKING:
-    from .fit import DeconvFilter
+    from .fit import DeconvFilter, FilterTable
 
 __all__ = ["main"]
 
@@ -94,6 +94,40 @@ def _filter_from_options(args: argparse.Namespace) -> DeconvFilter:
         nodes=args.nodes,
         **options,
     )
+
+
+def _table_from_options(args: argparse.Namespace) -> FilterTable:
+    """``export --tunable``: one basis fitted over the listed Gaussian σ at ``--noise``."""
+    from .fit import FilterTable
+
+    options = {
+        name: getattr(args, name)
+        for name in _basis_options()
+        if getattr(args, name, None) is not None
+    }
+    return FilterTable.fit(
+        sigmas=args.tunable,
+        noises=[args.noise],
+        basis=args.basis,
+        objective=args.objective,
+        prior=args.prior,
+        quantization_bits=args.quantization_bits,
+        nodes=args.nodes,
+        **options,
+    )
+
+
+def _sigma_list(text: str) -> list[float]:
+    """``--tunable``: comma-separated Gaussian σ in pixels, increasing."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated sigmas such as 0.5,1,1.5,2, got {text!r}"
+        ) from None
+    if len(values) < 2:
+        raise argparse.ArgumentTypeError(f"expected 2 or more sigmas, got {text!r}")
+    return values
 
 
 def _read_files(args: argparse.Namespace) -> list[str]:
@@ -160,7 +194,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     inputs = _read_files(args)
     check_output(args.output, inputs=inputs, overwrite=args.overwrite)  # before any work
-    if args.filter is not None:
+    tunable = args.format in HOST_FORMATS and args.tunable is not None
+    tuning = [
+        f"--{n.replace('_', '-')}"
+        for n in ("start_sigma", "start_strength", "controls")
+        if getattr(args, n) is not None
+    ]
+    if args.tunable is not None and args.format not in HOST_FORMATS:
+        raise AppError(f"--tunable applies to {', '.join(HOST_FORMATS)} only")
+    if tuning and not tunable:
+        raise AppError(f"{', '.join(tuning)}: only with --tunable")
+    if tunable:
+        if args.filter is not None or args.psf is not None:
+            raise AppError("--tunable fits its own table of Gaussian blurs: drop --psf/--filter")
+        if args.noise is None:
+            raise AppError("--tunable needs --noise (the noise the table is fitted for)")
+        filt = _table_from_options(args)
+    elif args.filter is not None:
         fitting = [
             f"--{name.replace('_', '-')}"
             for name, default in _FIT_DEFAULTS.items()
@@ -180,13 +230,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.format in HOST_FORMATS:
         if args.uniforms or args.clamp:
             raise AppError(f"--uniforms and --clamp apply to {', '.join(SHADER_FORMATS)} only")
+        tuned = {
+            "sigma": args.start_sigma,
+            "strength": args.start_strength,
+            "controls": args.controls,
+        }
         source = export_host(
-            filt, args.format, hook=args.hook, space=args.space, boundary=args.boundary
+            filt,
+            args.format,
+            hook=args.hook,
+            space=args.space,
+            boundary=args.boundary,
+            **({k: v for k, v in tuned.items() if v is not None} if tunable else {}),
         )
         reads, fma = host_cost(filt)
         _say(
             f"{args.format}: one pass, per pixel {reads} texture reads, {fma} multiply-adds "
-            f"({args.space} values{', hook ' + args.hook if args.format == 'mpv-hook' else ''})"
+            f"({args.space} values{', hook ' + args.hook if args.format == 'mpv-hook' else ''}"
+            f"{', tunable sigma and strength' if tunable else ''})"
         )
     else:
         if args.hook != "MAIN" or args.space != "srgb":
@@ -512,6 +573,26 @@ def _parser() -> argparse.ArgumentParser:
         help="weights in a uniform block / constant buffer, changeable without recompiling",
     )
     x.add_argument("--clamp", action="store_true", help="clamp the output to [0, 1]")
+    x.add_argument(
+        "--tunable",
+        type=_sigma_list,
+        metavar="SIGMAS",
+        help="mpv-hook / reshade-fx: one file for a range of Gaussian blurs (e.g. "
+        "0.5,1,1.5,2,2.5), with a blur sigma and a strength set in the host "
+        "(mpv --glsl-shader-opts / ReShade's sliders); needs --noise",
+    )
+    x.add_argument("--start-sigma", type=float, help="--tunable: the sigma the file starts at")
+    x.add_argument(
+        "--start-strength",
+        type=float,
+        help="--tunable: the strength it starts at (0 = off .. 2; default 1)",
+    )
+    x.add_argument(
+        "--controls",
+        choices=CONTROLS,
+        help="--tunable: host = //!PARAM blocks (libplacebo v5 or later, mpv gpu-next) and ReShade "
+        "sliders (default); const = constants to edit at the top of the file (older hosts)",
+    )
     x.add_argument("-o", "--output", required=True, help="the shader source file to write")
     x.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     x.set_defaults(func=_cmd_export)
