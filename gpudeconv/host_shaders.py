@@ -306,42 +306,49 @@ def _reshade_params(w: _Weights, controls: str) -> str:
 
 
 def _arrays(w: _Weights, hlsl: bool) -> str:
-    """Constant arrays: offsets, taps (one row per grid σ when tunable), DC."""
+    """The tap arrays: offsets, taps (interleaved by grid σ when tunable), DC.
+
+    Plain initialised arrays, not ``const``: they are read at a loop index, and Mesa's
+    compiler turns a dynamically indexed ``const`` array into a select over every element
+    (lavapipe: a 169-tap hook took 1.40 s per 160×90 frame with ``const`` arrays, 3.1 ms
+    with plain ones; the tunable one 220 s to compile). ``bench.host_programs`` measures it.
+    """
     n = w.dx.size
     if hlsl:
-        decl, pair, wrap = "static const ", "int2", ("{ ", " }")
+        decl, pair, wrap = "static ", "int2", True
     else:
-        decl, pair, wrap = "const ", "ivec2", None
+        decl, pair, wrap = "", "ivec2", False
     offsets = ", ".join(f"{pair}({x}, {y})" for x, y in zip(w.dx, w.dy, strict=True))
 
     def array(kind: str, name: str, size: int, body: str) -> str:
         value = f"{{ {body} }}" if wrap else f"{kind}[]({body})"
         return f"{decl}{kind} {name}[{size}] = {value};\n"
 
-    text = f"{decl}int N_TAPS = {n};\n" + array(pair, "OFFSETS", n, offsets)
+    constant = "static const" if hlsl else "const"
+    text = f"{constant} int N_TAPS = {n};\n" + array(pair, "OFFSETS", n, offsets)
     if not w.tunable:
         return (
             text
             + array("float", "TAPS", n, _floats(w.rows[0]))
-            + f"{decl}float DC = {w.dcs[0]:.9g};\n"
+            + f"{constant} float DC = {w.dcs[0]:.9g};\n"
         )
     rows = w.rows.shape[0]
-    # Not const: read at an index that depends on sigma, a constant array this size sent
-    # Mesa's compiler into minutes of unrolling (220 s on lavapipe); a plain array takes 17 s.
-    taps = array("float", "TAPS", rows * n, _floats(w.rows.ravel()))
-    taps = taps.removeprefix(decl) if not hlsl else taps.replace("static const", "static", 1)
     return (
         text
-        + f"{decl}int N_SIGMAS = {rows};\n"
+        + f"{constant} int N_SIGMAS = {rows};\n"
         + array("float", "SIGMAS", rows, _floats(w.sigmas))
-        + "// One row of taps per grid sigma (noise fixed at export).\n"
-        + taps
+        + "// Tap i at grid sigma j is TAPS[i * N_SIGMAS + j] (noise fixed at export).\n"
+        + array("float", "TAPS", rows * n, _floats(w.rows.T.ravel()))
         + array("float", "DCS", rows, _floats(w.dcs))
     )
 
 
 def _locate(w: _Weights, hlsl: bool) -> str:
-    """Per-pixel prologue of a tunable shader: the two rows around σ and the blend."""
+    """Per-pixel prologue of a tunable shader: the grid interval holding σ and the blend.
+
+    (Summing every row with its share at constant indices instead, so the taps could stay
+    immediates, was 3.7× slower on lavapipe than picking the two rows.)
+    """
     if not w.tunable:
         return ""
     saturate = "saturate({})" if hlsl else "clamp({}, 0.0, 1.0)"
@@ -351,13 +358,17 @@ def _locate(w: _Weights, hlsl: bool) -> str:
         f"        row = ({_SIGMA} >= SIGMAS[j]) ? j : row;\n    }}\n"
         "    float t = "
         + saturate.format(f"({_SIGMA} - SIGMAS[row]) / (SIGMAS[row + 1] - SIGMAS[row])")
-        + ";\n    int a = row * N_TAPS;\n    int b = a + N_TAPS;\n"
-        "    float dc = DCS[row] + t * (DCS[row + 1] - DCS[row]);\n"
+        + ";\n    float dc = DCS[row] + t * (DCS[row + 1] - DCS[row]);\n"
     )
 
 
 def _tap(w: _Weights) -> str:
-    return "(TAPS[a + i] + t * (TAPS[b + i] - TAPS[a + i]))" if w.tunable else "TAPS[i]"
+    return "(TAPS[k] + t * (TAPS[k + 1] - TAPS[k]))" if w.tunable else "TAPS[i]"
+
+
+def _tap_index(w: _Weights) -> str:
+    """Loop-body line: tap ``i`` at the grid σ below the chosen one (tunable only)."""
+    return "        int k = i * N_SIGMAS + row;\n" if w.tunable else ""
 
 
 def _result(w: _Weights) -> str:
@@ -388,7 +399,8 @@ def _mpv(w: _Weights, label: str, hook: str, space: str, boundary: str, controls
         + f"    {kind} level = {decode.format(f'centre.{swizzle}')};\n"
         f"    {kind} acc = {kind}(0.0);\n"
         "    for (int i = 0; i < N_TAPS; ++i) {\n"
-        "        ivec2 q = ivec2(border_index(p.x + OFFSETS[i].x, size.x), "
+        + _tap_index(w)
+        + "        ivec2 q = ivec2(border_index(p.x + OFFSETS[i].x, size.x), "
         "border_index(p.y + OFFSETS[i].y, size.y));\n"
         f"        {kind} v = texelFetch(HOOKED_raw, q, 0).{swizzle} * HOOKED_mul;\n"
         f"        acc += {_tap(w)} * ({decode.format('v')} - level);  // centred: exact constants\n"
@@ -432,7 +444,8 @@ def _reshade(w: _Weights, space: str, boundary: str, controls: str) -> str:
         + f"    float3 level = {decode.format('centre.rgb')};\n"
         "    float3 acc = float3(0.0, 0.0, 0.0);\n"
         "    for (int i = 0; i < N_TAPS; ++i) {\n"
-        "        int2 q = int2(border_index(p.x + OFFSETS[i].x, size.x), "
+        + _tap_index(w)
+        + "        int2 q = int2(border_index(p.x + OFFSETS[i].x, size.x), "
         "border_index(p.y + OFFSETS[i].y, size.y));\n"
         "        float3 v = gpudeconv_texel(q).rgb;\n"
         f"        acc += {_tap(w)} * ({decode.format('v')} - level);\n"
