@@ -64,7 +64,7 @@ def test_read_case_undoes_the_stored_rotation(tmp_path):
     case = levin.read_case(tmp_path / "im01_ker03.mat")
     np.testing.assert_allclose(case["kernel"], kernel, atol=1e-12)
     assert (case["photo"], case["kernel_index"]) == (1, 3)
-    with pytest.raises(ValueError, match="expected a name like im01_ker01.mat"):
+    with pytest.raises(ValueError, match=r"expected a name like im01_ker01\.mat"):
         levin.read_case(tmp_path / "photo.mat")
 
 
