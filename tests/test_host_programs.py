@@ -46,6 +46,10 @@ BASES = {
 }
 
 
+#: Every basis, each value space twice (the slow host programs run each pair once).
+BASIS_SPACES = [("gauss-lap", "srgb"), ("atrous", "linear"), ("fir", "linear"), ("unsharp", "srgb")]
+
+
 def _filter(basis: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitQualityWarning)
@@ -400,7 +404,7 @@ def _vkbasalt_on_mpv(folder: Path, frame: Path, effect_source: str, size: tuple[
     return shot
 
 
-@pytest.mark.parametrize("basis, space", [("gauss-lap", "srgb"), ("atrous", "linear")])
+@pytest.mark.parametrize("basis, space", BASIS_SPACES)
 def test_vkbasalt_runs_the_reshade_fx_on_mpvs_vulkan_window(tmp_path, frame, basis, space):
     _vkbasalt_ready()
     source, image = frame
@@ -434,13 +438,13 @@ end)
 """
 
 
-@pytest.mark.parametrize("space", ["srgb", "linear"])
-def test_mpv_runs_the_hook_in_its_window(tmp_path, frame, space):
+@pytest.mark.parametrize("basis, space", [*BASIS_SPACES, ("atrous", "srgb")])
+def test_mpv_runs_the_hook_in_its_window(tmp_path, frame, basis, space):
     missing = [p for p in ("mpv", "xvfb-run") if not shutil.which(p)]
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (make system-deps installs them)")
     source, image = frame
-    filt = _filter("atrous")
+    filt = _filter(basis)
     shader = tmp_path / "deblur.glsl"
     shader.write_text(export_host(filt, "mpv-hook", space=space))
     script = tmp_path / "shot.lua"
