@@ -137,11 +137,14 @@ def host_cost(source: DeconvFilter | FilterTable) -> tuple[int, int]:
     around σ, then accumulate), plus the strength blend.
     """
     if isinstance(source, FilterTable):
-        kernels = [source(float(s), float(source.noises[0])).kernel() for s in source.sigmas]
-        taps = int(np.count_nonzero(np.any([k != 0 for k in kernels], axis=0)))
-        return taps, 2 * taps + 3
-    taps = int(np.count_nonzero(_check_filter(source).kernel()))
-    return taps, taps + 1
+        noise = float(source.noises[0])
+        taps, _, _ = _weights([source(float(s), noise).kernel() for s in source.sigmas])
+        return _cost(taps.size, tunable=True)
+    return _cost(int(np.count_nonzero(_check_filter(source).kernel())), tunable=False)
+
+
+def _cost(taps: int, tunable: bool) -> tuple[int, int]:
+    return (taps, 2 * taps + 3) if tunable else (taps, taps + 1)
 
 
 def _check(kind: object, hook: object, space: object, boundary: object, controls: object) -> None:
@@ -162,7 +165,7 @@ def _header(
     source: DeconvFilter | FilterTable, weights: _Weights, kind: str, hook: str, space: str,
     boundary: str,
 ) -> str:  # fmt: skip
-    reads, fma = host_cost(source)
+    reads, fma = _cost(weights.dx.size, weights.tunable)
     if isinstance(source, FilterTable):
         t = source.template
         fitted = (
@@ -262,15 +265,20 @@ def export_host(
 _SIGMA, _STRENGTH = "DEBLUR_SIGMA", "DEBLUR_STRENGTH"
 
 
-def _mpv_params(w: _Weights, controls: str) -> str:
+def _constant_controls(w: _Weights, qualifier: str) -> str:
+    """The controls as constants to edit, for hosts that cannot set them."""
+    return (
+        f"// Edit to tune: blur sigma in [{w.sigmas[0]:g}, {w.sigmas[-1]:g}] px, strength in "
+        f"[{STRENGTH_RANGE[0]:g}, {STRENGTH_RANGE[1]:g}].\n"
+        f"{qualifier} float {_SIGMA} = {w.default_sigma:.9g};\n"
+        f"{qualifier} float {_STRENGTH} = {w.default_strength:.9g};\n"
+    )
+
+
+def _mpv_params(w: _Weights, controls: str) -> tuple[str, str]:
+    """``(constants inside the hook, //!PARAM blocks before it)``: one of them empty."""
     if controls == "const":
-        return (
-            f"// Edit to tune (for hosts without PARAM blocks): blur sigma in "
-            f"[{w.sigmas[0]:g}, {w.sigmas[-1]:g}] px, strength in "
-            f"[{STRENGTH_RANGE[0]:g}, {STRENGTH_RANGE[1]:g}].\n"
-            f"const float {_SIGMA} = {w.default_sigma:.9g};\n"
-            f"const float {_STRENGTH} = {w.default_strength:.9g};\n"
-        ), ""
+        return _constant_controls(w, "const"), ""
     blocks = [
         (_SIGMA, "Gaussian blur to undo, sigma in pixels", w.sigmas[0], w.sigmas[-1],
          w.default_sigma),
@@ -287,12 +295,7 @@ def _mpv_params(w: _Weights, controls: str) -> str:
 
 def _reshade_params(w: _Weights, controls: str) -> str:
     if controls == "const":
-        return (
-            f"// Edit to tune: blur sigma in [{w.sigmas[0]:g}, {w.sigmas[-1]:g}] px, strength "
-            f"in [{STRENGTH_RANGE[0]:g}, {STRENGTH_RANGE[1]:g}].\n"
-            f"static const float {_SIGMA} = {w.default_sigma:.9g};\n"
-            f"static const float {_STRENGTH} = {w.default_strength:.9g};\n"
-        )
+        return _constant_controls(w, "static const")
     return (
         f'uniform float {_SIGMA} < ui_type = "slider"; ui_min = {w.sigmas[0]:.9g}; '
         f"ui_max = {w.sigmas[-1]:.9g}; ui_step = 0.01;\n"
