@@ -29,9 +29,9 @@ test: lint system-deps
 
 # The shader tests need glslang (HLSL -> SPIR-V) and Mesa's EGL with llvmpipe; the host-
 # program tests (issue 29) need ffmpeg with libplacebo on Mesa's Vulkan (lavapipe), Xvfb,
-# xdotool, vkcube and vkBasalt. Installed here when missing and apt-get can (root, or sudo
+# mpv, vkcube and vkBasalt. Installed here when missing and apt-get can (root, or sudo
 # without a password); otherwise those tests skip and say why.
-HOST_PROGRAMS := glslangValidator ffmpeg xvfb-run xdotool vkcube
+HOST_PROGRAMS := glslangValidator ffmpeg xvfb-run mpv vkcube
 system-deps:
 	@if (for p in $(HOST_PROGRAMS); do command -v $$p >/dev/null || exit 1; done) \
 	   && /sbin/ldconfig -p | grep -q libEGL_mesa \
@@ -40,7 +40,7 @@ system-deps:
 	else SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
 	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends \
 	    glslang-tools libegl1 libegl-mesa0 libgl1-mesa-dri ffmpeg mesa-vulkan-drivers \
-	    libvulkan1 xvfb xauth xdotool vulkan-tools vkbasalt; } >/dev/null 2>&1 \
+	    libvulkan1 xvfb xauth mpv vulkan-tools vkbasalt; } >/dev/null 2>&1 \
 	  || echo "note: could not install the shader / host-program tools: those tests will skip"; fi
 
 demo: $(VENV)/.installed-bench
