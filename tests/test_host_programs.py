@@ -36,6 +36,7 @@ from gpudeconv.colour import linear_to_srgb, srgb_to_linear
 from gpudeconv.fit import FilterTable
 from gpudeconv.host_shaders import export_host, host_cost
 from tests import tolerances as tol
+from tests.xvfb import start_xvfb
 
 SIZE = (320, 180)  # width, height
 BASES = {
@@ -257,19 +258,10 @@ def test_tunable_export_needs_a_noise_and_two_sigmas(table):
 
 # --------------------------------------------------------------------------- vkBasalt
 class _Screen:
-    """A private Xvfb display, its screen grabbed by ffmpeg and its keys sent by xdotool."""
+    """A private Xvfb display, its screen grabbed by ffmpeg."""
 
     def __init__(self, folder: Path) -> None:
-        read, write = os.pipe()
-        self.server = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-            pass_fds=(write,),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(write)
-        with os.fdopen(read) as pipe:
-            self.display = f":{pipe.readline().strip()}"
+        self.server, self.display = start_xvfb("640x480x24")
         self.env = {**os.environ, "DISPLAY": self.display}
         self.folder = folder
 
@@ -282,16 +274,13 @@ class _Screen:
         )  # fmt: skip
         return cv2.imread(str(shot))
 
-    def xdotool(self, *args: str) -> None:
-        subprocess.run(["xdotool", *args], check=True, env=self.env, timeout=30)
-
     def close(self) -> None:
         self.server.terminate()
         self.server.wait(timeout=30)
 
 
 def _vkbasalt_ready() -> None:
-    missing = [p for p in ("Xvfb", "vkcube", "xdotool", "ffmpeg") if not shutil.which(p)]
+    missing = [p for p in ("Xvfb", "vkcube", "ffmpeg") if not shutil.which(p)]
     layer = Path("/usr/share/vulkan/implicit_layer.d/vkBasalt.json")
     if not layer.exists():
         missing.append("vkbasalt")
@@ -312,30 +301,13 @@ def test_vkbasalt_compiles_and_runs_the_reshade_fx_inside_vkcube(tmp_path):
     window is, above); this checks the effect loads and frames reach the screen.
     """
     _vkbasalt_ready()
-    effect = tmp_path / "deblur.fx"
-    config = _vkbasalt_config(tmp_path, export_host(_filter("atrous"), "reshade-fx"))
-    screen = _Screen(tmp_path)
-    log = tmp_path / "vkcube.log"
-    env = {**screen.env, "ENABLE_VKBASALT": "1", "VKBASALT_CONFIG_FILE": str(config)}
-    with log.open("w") as out:
-        cube = subprocess.Popen(
-            ["vkcube", "--width", "320", "--height", "240"], env=env, stdout=out, stderr=out
-        )
-    try:
-        deadline = time.monotonic() + 90  # vkBasalt compiles the effect on lavapipe first
-        shot = screen.grab()
-        while not shot.any() and time.monotonic() < deadline and cube.poll() is None:
-            time.sleep(1)
-            shot = screen.grab()
-        alive = cube.poll() is None
-    finally:
-        cube.terminate()
-        cube.wait(timeout=30)
-        screen.close()
-    text = log.read_text()
-    assert f"deblur = {effect}" in text, text[-2000:]  # the layer loaded our effect
-    assert "vkBasalt err" not in text, text[-2000:]  # and compiled it
-    assert alive and shot.any(), "no frame reached the screen"
+    shot = _under_vkbasalt(
+        tmp_path,
+        ["vkcube", "--width", "320", "--height", "240"],
+        export_host(_filter("atrous"), "reshade-fx"),
+        settled=lambda previous, shot: shot.any(),  # a frame reached the screen
+        seconds=90,  # vkBasalt compiles the effect on lavapipe first
+    )
     assert _window(shot).shape == (240, 320, 3)
 
 
@@ -360,6 +332,44 @@ def _lavapipe_name() -> str:
     return names[0]
 
 
+def _under_vkbasalt(
+    folder: Path, argv: list[str], effect_source: str, settled, seconds: float
+) -> np.ndarray:
+    """Run ``argv`` on a private display through vkBasalt's effect; the settled screen.
+
+    The screen is grabbed every 2 s until ``settled(previous, shot)`` (``previous`` is
+    None at first) or ``seconds`` pass; the effect must have loaded and compiled, the
+    program still run and the screen have settled.
+    """
+    config = _vkbasalt_config(folder, effect_source)
+    screen = _Screen(folder)
+    runtime = folder / "xdg"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {**screen.env, "ENABLE_VKBASALT": "1", "VKBASALT_CONFIG_FILE": str(config),
+           "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
+    log = folder / "program.log"
+    with log.open("w") as out:
+        program = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + seconds
+        previous, shot = None, screen.grab()
+        while (
+            not settled(previous, shot) and time.monotonic() < deadline and program.poll() is None
+        ):
+            time.sleep(2)
+            previous, shot = shot, screen.grab()
+        alive, done = program.poll() is None, settled(previous, shot)
+    finally:
+        program.terminate()
+        program.wait(timeout=30)
+        screen.close()
+    text = log.read_text()
+    assert f"deblur = {folder / 'deblur.fx'}" in text, text[-2000:]  # the layer loaded it
+    assert "vkBasalt err" not in text, text[-2000:]  # and compiled it
+    assert alive and done, "the screen did not settle: " + text[-1500:]
+    return shot
+
+
 def _vkbasalt_on_mpv(folder: Path, frame: Path, effect_source: str, size: tuple[int, int]):
     """mpv shows ``frame`` 1:1 through Vulkan with vkBasalt's effect; the settled window.
 
@@ -368,40 +378,22 @@ def _vkbasalt_on_mpv(folder: Path, frame: Path, effect_source: str, size: tuple[
     """
     if not shutil.which("mpv"):
         pytest.skip("not installed: mpv (make system-deps installs it)")
-    config = _vkbasalt_config(folder, effect_source)
-    screen = _Screen(folder)
-    runtime = folder / "xdg"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env = {**screen.env, "ENABLE_VKBASALT": "1", "VKBASALT_CONFIG_FILE": str(config),
-           "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
-    log = folder / "mpv.log"
     width, height = size
-    with log.open("w") as out:
-        player = subprocess.Popen(
-            ["mpv", "--no-config", "--vo=gpu-next", "--gpu-api=vulkan",
-             f"--vulkan-device={_lavapipe_name()}", "--video-unscaled=yes", "--osd-level=0",
-             "--image-display-duration=inf", f"--geometry={width}x{height}+0+0",
-             "--no-border", "--dither-depth=no", str(frame)],
-            env=env, stdout=out, stderr=out,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 150
-        previous, shot = None, screen.grab()[:height, :width]
-        while time.monotonic() < deadline and player.poll() is None:
-            if shot.any() and previous is not None and np.array_equal(shot, previous):
-                break
-            time.sleep(3)
-            previous, shot = shot, screen.grab()[:height, :width]
-        alive = player.poll() is None
-    finally:
-        player.terminate()
-        player.wait(timeout=30)
-        screen.close()
-    text = log.read_text()
-    assert "vkBasalt err" not in text, text[-2000:]
-    assert "deblur = " in text, text[-2000:]  # the layer loaded our effect
-    assert alive and previous is not None and np.array_equal(shot, previous), text[-1500:]
-    return shot
+
+    def still(previous: np.ndarray | None, shot: np.ndarray) -> bool:
+        window = shot[:height, :width]
+        return (
+            window.any()
+            and previous is not None
+            and np.array_equal(previous[:height, :width], window)
+        )
+
+    argv = ["mpv", "--no-config", "--vo=gpu-next", "--gpu-api=vulkan",
+            f"--vulkan-device={_lavapipe_name()}", "--video-unscaled=yes", "--osd-level=0",
+            "--image-display-duration=inf", f"--geometry={width}x{height}+0+0",
+            "--no-border", "--dither-depth=no", str(frame)]  # fmt: skip
+    shot = _under_vkbasalt(folder, argv, effect_source, settled=still, seconds=150)
+    return shot[:height, :width]
 
 
 @pytest.mark.parametrize("basis, space", BASIS_SPACES)

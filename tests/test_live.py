@@ -12,6 +12,7 @@ import pytest
 from gpudeconv import live
 from gpudeconv.cli import main
 from gpudeconv.live import LiveError, LiveOptions, run_live
+from tests.xvfb import start_xvfb
 
 
 def _frames(path):
@@ -154,23 +155,12 @@ def display():
         run = {"check": True, "env": env, "capture_output": True, "timeout": 600}
         subprocess.run(["apt-get", "update", "-qq"], **run)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], **run)
-    # -displayfd: Xvfb picks a free display number and writes it to the pipe when ready.
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        server.kill()
-        server.wait()
-        pytest.fail("Xvfb did not start")
+    try:
+        server, number = start_xvfb("1280x1024x24")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
+    os.environ["DISPLAY"] = number
     yield os.environ["DISPLAY"]
     server.terminate()
     server.wait(timeout=10)
