@@ -50,7 +50,7 @@ PASS_THROUGH = (
 )
 
 
-def _run(clip: Path, shader: Path, frames: int, out: Path) -> float:
+def _run(clip: Path, shader: Path, frames: int) -> float:
     graph = (
         "format=rgba,hwupload,libplacebo=format=rgba:dithering=none:"
         f"custom_shader_path={shader},hwdownload,format=rgba"
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(ROUNDS):
             for name, path in paths.items():
                 frames = SLOW_FRAMES if "before" in name else FRAMES
-                one = _run(clip, path, 1, folder / "o.png")
-                many = _run(clip, path, 1 + frames, folder / "o.png")
+                one = _run(clip, path, 1)
+                many = _run(clip, path, 1 + frames)
                 times[name].append((many - one) / frames)
     costs = {"pass-through": (1, 0)}
     costs.update(

@@ -194,14 +194,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     inputs = _read_files(args)
     check_output(args.output, inputs=inputs, overwrite=args.overwrite)  # before any work
-    tunable = args.format in HOST_FORMATS and args.tunable is not None
+    if args.tunable is not None and args.format not in HOST_FORMATS:
+        raise AppError(f"--tunable applies to {', '.join(HOST_FORMATS)} only")
+    tunable = args.tunable is not None
     tuning = [
         f"--{n.replace('_', '-')}"
         for n in ("start_sigma", "start_strength", "controls")
         if getattr(args, n) is not None
     ]
-    if args.tunable is not None and args.format not in HOST_FORMATS:
-        raise AppError(f"--tunable applies to {', '.join(HOST_FORMATS)} only")
     if tuning and not tunable:
         raise AppError(f"{', '.join(tuning)}: only with --tunable")
     if tunable:
