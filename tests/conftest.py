@@ -48,6 +48,17 @@ def cuda() -> object:
     return cupy
 
 
+@pytest.fixture(scope="session")
+def gl() -> str:
+    """Skip (with the reason) unless an OpenGL 4.3 context can be made; its renderer."""
+    from gpudeconv.backends.gl import gl_unavailable_reason, renderer
+
+    reason = gl_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return renderer()
+
+
 @pytest.fixture(params=["strict", pytest.param("cupy", marks=pytest.mark.cuda)])
 def device_xp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> object:
     """The array module of a device path: CuPy on a GPU, else the strict stand-in.

@@ -11,8 +11,9 @@ from gpudeconv.reference import restore_reference
 from tests import tolerances as tol
 
 #: Backends under test: one body, every backend. 'cuda' runs the real GPU path and is
-#: skipped (with the reason) where no device exists.
-BACKENDS = ["cpu", "cuda-sim", pytest.param("cuda", marks=pytest.mark.cuda)]
+#: skipped (with the reason) where no device exists; 'gl' runs on whatever OpenGL 4.3
+#: renderer EGL gives (Mesa's llvmpipe here) and is skipped with the reason where none.
+BACKENDS = ["cpu", "cuda-sim", "gl", pytest.param("cuda", marks=pytest.mark.cuda)]
 
 FORMATS = {
     "f32-plane": ((), np.float32, {}),
@@ -72,7 +73,7 @@ def _check(out, frame, filt, pipe):
     ref = restore_reference(frame, filt, pipe.spec)
     assert out.shape == frame.shape and out.dtype == frame.dtype and out.flags.c_contiguous
     if frame.dtype == np.float32:
-        gpu = pipe.describe()["backend"] in ("cuda", "cuda-sim")
+        gpu = pipe.describe()["backend"] in ("cuda", "cuda-sim", "gl")
         atol = tol.PIPELINE_F32_GPU if gpu else tol.PIPELINE_F32
         np.testing.assert_allclose(out, ref, atol=atol, rtol=0)
     else:
@@ -86,8 +87,8 @@ def _check(out, frame, filt, pipe):
 def backend(request):
     """The backend under test; 'cuda' needs a device and skips with the reason if none."""
     name = request.param
-    if name == "cuda":
-        request.getfixturevalue("cuda")
+    if name in ("cuda", "gl"):
+        request.getfixturevalue(name)
     return name
 
 
@@ -98,6 +99,10 @@ def backend(request):
 def test_matches_float64_reference(rng, filters, backend, basis, boundary, fmt):
     filt = filters[basis]
     options = FORMATS[fmt][2]
+    if backend == "gl" and FORMATS[fmt][1] == np.uint16:  # refused, saying why
+        with pytest.raises(ValueError, match="uint16 frames need float64 filtering"):
+            Pipeline(filt, shape=(8, 8), dtype=np.uint16, backend="gl", **options)
+        return
     for size in SIZES:
         frame = _frame(rng, size, fmt)
         pipe = Pipeline(
@@ -213,7 +218,7 @@ def test_no_allocation_per_frame(rng, filters):
     assert min(peaks) < frame.size, peaks  # far below one float32 copy (4 × size)
 
 
-@pytest.mark.parametrize("backend", ["cpu", "cuda-sim"])
+@pytest.mark.parametrize("backend", ["cpu", "cuda-sim", "gl"], indirect=True)
 def test_table_weights_change_without_replanning(rng, backend):
     table = FilterTable.fit(sigmas=[0.6, 1.0, 1.6], noises=[0.0, 0.01], quantization_bits=8)
     frame = _frame(rng, (33, 47), "u8-bgr")
@@ -278,9 +283,62 @@ def test_backend_selection(monkeypatch, filters):
         assert pipe.backend == "cuda" and pipe.backend_reason == "auto: CUDA usable"
     monkeypatch.setenv("GPUDECONV_BACKEND", "cpu")
     assert Pipeline(f, shape=(8, 8), dtype=np.float32).backend_reason == "GPUDECONV_BACKEND=cpu"
+    monkeypatch.setenv("GPUDECONV_BACKEND", "gl")
+    assert Pipeline(f, shape=(8, 8), dtype=np.float32).backend_reason == "GPUDECONV_BACKEND=gl"
     monkeypatch.setenv("GPUDECONV_BACKEND", "tpu")
     with pytest.raises(ValueError, match="Invalid GPUDECONV_BACKEND environment variable"):
         Pipeline(f, shape=(8, 8), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("renderer", "software"),
+    [
+        ("llvmpipe (LLVM 15.0.6, 256 bits)", True),
+        ("softpipe", True),
+        ("Mesa Intel(R) UHD Graphics 620 (KBL GT2)", False),
+        ("AMD Radeon RX 6600 (radeonsi, navi23, LLVM 15.0.7, DRM 3.49)", False),
+        ("Apple M2", False),
+        ("Google SwiftShader", True),
+        ("Microsoft Basic Render Driver", True),
+    ],
+)
+def test_software_renderers_are_told_apart(renderer, software):
+    from gpudeconv.backends.gl import is_software_renderer
+
+    assert is_software_renderer(renderer) is software
+
+
+def test_auto_picks_a_hardware_gl_renderer_after_cuda(monkeypatch, filters, gl):
+    """Without CUDA: a hardware OpenGL renderer is chosen, a software one never."""
+    import gpudeconv.backends as backends
+    from gpudeconv.backends import gl as gl_backend
+
+    monkeypatch.delenv("GPUDECONV_BACKEND", raising=False)
+    monkeypatch.setattr(backends, "cuda_unavailable_reason", lambda: "no CUDA in this test")
+    f = filters["gauss-lap"]
+    monkeypatch.setattr(gl_backend, "gl_software_reason", lambda: None)  # as on a real GPU
+    pipe = Pipeline(f, shape=(8, 8), dtype=np.float32)
+    assert pipe.backend == "gl" and pipe.backend_reason.endswith("; OpenGL GPU")
+    assert pipe.describe()["renderer"] == gl
+    # uint16 frames are the CPU's even then, and the reason says so.
+    pipe16 = Pipeline(f, shape=(8, 8), dtype=np.uint16)
+    assert pipe16.backend == "cpu" and "uint16 frames need float64" in pipe16.backend_reason
+    monkeypatch.setattr(gl_backend, "gl_software_reason", lambda: "the renderer is software")
+    pipe = Pipeline(f, shape=(8, 8), dtype=np.float32)
+    assert pipe.backend == "cpu" and "OpenGL not chosen (the renderer is software)" in (
+        pipe.backend_reason
+    )
+
+
+def test_gl_backend_refuses_what_it_cannot_do(filters, gl):
+    f = filters["gauss-lap"]
+    with pytest.raises(ValueError, match="uint16 frames need float64 filtering"):
+        Pipeline(f, shape=(8, 8, 3), dtype=np.uint16, backend="gl")
+    with pytest.raises(ValueError, match="exceeds this GPU's largest texture"):
+        Pipeline(f, shape=(8, 100_000), dtype=np.float32, backend="gl")
+    pipe = Pipeline(f, shape=(8, 8), dtype=np.float32, backend="gl")
+    with pytest.raises(ValueError, match="no frame in flight"):
+        pipe.result()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
-"""Frame engines and how one is chosen: ``auto``, ``cpu``, ``cuda`` (CuPy), ``cuda-sim``.
+"""Frame engines and how one is chosen: ``auto``, ``cpu``, ``cuda``, ``gl``, ``cuda-sim``.
 
 :data:`BACKENDS` is the registry. A backend asked for by name that cannot run here raises
 :class:`~gpudeconv.errors.BackendUnavailableError` with the reason; ``auto`` picks the
-best usable one and records why. ``GPUDECONV_BACKEND`` overrides ``auto``.
+best usable one — CUDA, then a hardware OpenGL renderer (never a software one such as
+Mesa's llvmpipe: the renderer's name says which), then the CPU — and records why.
+``GPUDECONV_BACKEND`` overrides ``auto``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,19 @@ def _sim_unavailable_reason() -> str | None:
     return compiler_unavailable_reason()
 
 
+def _gl_unavailable_reason() -> str | None:
+    from .gl import gl_unavailable_reason
+
+    return gl_unavailable_reason()
+
+
+def _auto_gl_reason(spec: FrameSpec) -> str | None:
+    """Why ``auto`` does not pick the GL backend for ``spec``, or None."""
+    from .gl import gl_software_reason, spec_unsupported_reason
+
+    return gl_software_reason() or spec_unsupported_reason(spec)
+
+
 def _cpu(spec: FrameSpec, filt: DeconvFilter) -> Backend:
     from .cpu import CpuBackend
 
@@ -52,6 +67,12 @@ def _cuda(spec: FrameSpec, filt: DeconvFilter) -> Backend:
     from .cuda import CudaBackend, CupyRuntime
 
     return CudaBackend(spec, filt, CupyRuntime())
+
+
+def _gl(spec: FrameSpec, filt: DeconvFilter) -> Backend:
+    from .gl import GlBackend
+
+    return GlBackend(spec, filt)
 
 
 def _cuda_sim(spec: FrameSpec, filt: DeconvFilter) -> Backend:
@@ -74,10 +95,19 @@ class BackendSpec:
 BACKENDS: Registry[BackendSpec] = Registry(
     "backend",
     [
-        BackendSpec("auto", f"cuda when usable, else cpu ({ENV_VAR} overrides)"),
+        BackendSpec(
+            "auto",
+            f"cuda when usable, else a hardware OpenGL GPU, else cpu ({ENV_VAR} overrides)",
+        ),
         BackendSpec("cpu", "OpenCV on row strips, on every core", None, _cpu),
         BackendSpec(
             "cuda", "one fused CUDA kernel per frame (CuPy)", cuda_unavailable_reason, _cuda
+        ),
+        BackendSpec(
+            "gl",
+            "two OpenGL 4.3 compute passes per frame (moderngl; any GPU vendor)",
+            _gl_unavailable_reason,
+            _gl,
         ),
         BackendSpec(
             "cuda-sim",
@@ -101,8 +131,13 @@ def create_backend(name: str, spec: FrameSpec, filt: DeconvFilter) -> tuple[Back
             reason = f"{ENV_VAR}={env}"
         else:
             why_not = cuda_unavailable_reason() or frame_limit_reason(spec)
-            name = "cpu" if why_not else "cuda"
-            reason = f"auto: CUDA not usable ({why_not})" if why_not else "auto: CUDA usable"
+            if not why_not:
+                name, reason = "cuda", "auto: CUDA usable"
+            else:
+                gl_why_not = _auto_gl_reason(spec)
+                name = "cpu" if gl_why_not else "gl"
+                reason = f"auto: CUDA not usable ({why_not})"
+                reason += f"; OpenGL not chosen ({gl_why_not})" if gl_why_not else "; OpenGL GPU"
     entry = BACKENDS[name]
     why_not = entry.unavailable() if entry.unavailable else None
     if why_not:
