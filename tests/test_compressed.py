@@ -193,6 +193,23 @@ def test_a_textured_frame_whose_noise_is_a_bound_keeps_the_floor_amplitude(name)
     assert blockiness(_grey(out)) <= blockiness(_grey(frame)) + 0.01
 
 
+def test_a_smooth_frame_amplitude_rises_at_most_threefold(monkeypatch):
+    """moon reads a false streak and an amplitude of 1.7e-4: raised to the full floor
+    (9x), the streak was sharpened (-0.31 dB); the rise is capped."""
+    import gpudeconv.blind.estimator as estimator
+
+    sharp = photo("moon")
+    frame = camera_frame(sharp, Blur("disk", 1.5), EXPOSURES[0], 56)  # bench.camera's cell
+    found = estimate(frame)
+    with monkeypatch.context() as patch:
+        patch.setattr(estimator, "_amplitude_floored", lambda f: f)
+        raw = estimate(frame)
+    assert raw.noise_is_upper_bound and raw.prior_amplitude < UPPER_BOUND_AMPLITUDE / 3
+    assert found.prior_amplitude == pytest.approx(3 * raw.prior_amplitude)
+    out = deblur(frame, "auto", backend="cpu")
+    assert psnr8(sharp, out) - psnr8(sharp, frame) >= -tol.HARM_DB
+
+
 @pytest.mark.parametrize("storage", ["png", "jpeg90", "h264-crf23"])
 @pytest.mark.parametrize("name", ["brick", "camera"])
 def test_auto_leaves_a_sharp_compressed_frame_as_it_is(name, storage):
