@@ -397,3 +397,34 @@ def test_cpu_strategies_both_match_the_reference(rng, filters, monkeypatch, stra
         _check(pipe(frame), frame, filters[basis], pipe)
         pipe.set_filter(filters["atrous"])  # other terms: the strategy is chosen again
         _check(pipe(frame), frame, filters["atrous"], pipe)
+
+
+#: The uint8 formats the fused one-pass path takes (1 or 3 channels, no luma_only).
+FUSED_FORMATS = ["u8-bgr", "u8-rgb", "u8-grey", "u8-srgb-space"]
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "clamp"])
+@pytest.mark.parametrize("fmt", FUSED_FORMATS)
+def test_fused_path_matches_the_reference_and_is_chosen(rng, filters, boundary, fmt):
+    """uint8 frames go through the one-pass kernel (fused.py) for every symmetric basis."""
+    for basis, filt in filters.items():
+        for size in [*SIZES, (70, 131)]:
+            frame = _frame(rng, size, fmt)
+            pipe = Pipeline(
+                filt, shape=frame.shape, dtype=np.uint8, backend="cpu", boundary=boundary,
+                **FORMATS[fmt][2],
+            )  # fmt: skip
+            # Oriented bands have antisymmetric taps: they stay on the OpenCV strips.
+            fused = pipe.describe()["strategy"] == "fused"
+            assert fused is (basis != "atrous-oriented"), basis
+            _check(pipe(frame), frame, filt, pipe)
+
+
+def test_fused_path_is_left_where_it_does_not_apply(filters):
+    for fmt in ("u8-bgra", "u8-luma", "u16-rgb", "f32-rgb"):
+        frame_shape = (9, 9, *FORMATS[fmt][0])
+        pipe = Pipeline(
+            filters["gauss-lap"], shape=frame_shape, dtype=FORMATS[fmt][1], backend="cpu",
+            **FORMATS[fmt][2],
+        )  # fmt: skip
+        assert pipe.describe()["strategy"] != "fused", fmt

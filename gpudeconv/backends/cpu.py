@@ -78,6 +78,7 @@ from ..colour import SRGB_KNEE, decode_table, luma_weights
 from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
+from . import fused
 from .plan import FilterPlan
 
 __all__ = ["CpuBackend"]
@@ -115,13 +116,15 @@ class _Call:
     dense: np.ndarray | None  # the whole kernel for one filter2D pass, or None
     dc: float  # F(0)
     centre: np.ndarray  # per filtered channel (float frames) or () (integer frames)
+    fused: fused.FusedPlan | None = None  # the one-pass 8-bit path (fused.py), or None
 
 
 class CpuBackend:
     """Applies a filter plan to frames of one :class:`FrameSpec` with OpenCV."""
 
     name = "cpu"
-    #: None: choose by kernel size; "dense" or "separable" to force (benchmarks, tests).
+    #: None: choose (fused where it applies, else by kernel size); "fused", "dense" or
+    #: "separable" to force (benchmarks, tests; "fused" only where it applies).
     force_strategy: str | None = None
 
     def __init__(self, spec: FrameSpec, filt: DeconvFilter) -> None:
@@ -145,6 +148,7 @@ class CpuBackend:
         self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
         self._replans = 0
         self._done: deque[np.ndarray] = deque()
+        self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # fused path's borders
 
     # ------------------------------------------------------------------ weights
     def set_filter(self, filt: DeconvFilter) -> bool:
@@ -181,14 +185,30 @@ class CpuBackend:
         )
         return (2 * ry + 1) * (2 * rx + 1) < separable
 
+    def _fused_plan(self, plan: FilterPlan, applied: np.ndarray) -> fused.FusedPlan | None:
+        """The one-pass form (``fused.py``) where it applies and is chosen, else None."""
+        spec = self.spec
+        if self.force_strategy not in (None, "fused"):
+            return None
+        if spec.dtype != np.uint8 or spec.has_alpha or spec.luma_only:
+            return None
+        if fused.fused_unavailable_reason():
+            return None
+        return fused.FusedPlan.of(plan, applied)
+
     def describe(self) -> dict[str, Any]:
         """Strategy, strip geometry and how often the plan was rebuilt."""
         with self._lock:
             plan = self._plan
             replans = self._replans
+            weights = self._weights
+        if self._fused_plan(plan, plan.weights(weights)) is not None:
+            strategy = "fused"
+        else:
+            strategy = "dense" if self._use_dense(plan) else "separable"
         return {
             "backend": self.name,
-            "strategy": "dense" if self._use_dense(plan) else "separable",
+            "strategy": strategy,
             "terms": plan.size,
             "radius": plan.radius,
             "strip_rows": self._strip,
@@ -260,7 +280,9 @@ class CpuBackend:
         spec = self.spec
         target = out if out.flags.c_contiguous else self._scratch("out", spec.shape, spec.dtype)
         call = self._prepare_call(frame, target)
-        if self._blocks_apply(call):
+        if call.fused is not None:  # uint8: no finiteness to check
+            _run_all([lambda s0=s0: self._run_fused(call, s0) for s0 in self._starts], caller=False)
+        elif self._blocks_apply(call):
             self._run_blocks(call, check_finite)
         else:
             if check_finite and not self.all_finite(call.frame):
@@ -278,8 +300,9 @@ class CpuBackend:
         with self._lock:
             plan, weights = self._plan, self._weights
         applied = plan.weights(weights)  # rounded-tap DC folded in
+        one_pass = self._fused_plan(plan, applied)
         dense = None
-        if self._use_dense(plan):
+        if one_pass is None and self._use_dense(plan):
             dense = dense_kernel(applied, plan.taps_y, plan.taps_x)
             if spec.luma_only:  # luma accumulates F(Y) − Y
                 dense[dense.shape[0] // 2, dense.shape[1] // 2] -= 1.0
@@ -293,6 +316,7 @@ class CpuBackend:
             dense,
             plan.dc_gain(weights),
             self._centre(frame),
+            one_pass,
         )
 
     def _centre(self, frame: np.ndarray) -> np.ndarray:
@@ -387,6 +411,34 @@ class CpuBackend:
         else:
             cv2.filter2D(rows, self._depth, call.dense, dst=dst, borderType=self._border)
             _add_channels(dst, level)
+
+    # ------------------------------------------------------------------ fused (uint8)
+    def _run_fused(self, call: _Call, s0: int) -> None:
+        """Rows ``[s0, s0 + strip)`` in one pass: decode, every term, encode (``fused.py``)."""
+        spec, plan = self.spec, call.fused
+        assert plan is not None
+        maps = self._maps.get(plan.radius)
+        if maps is None:  # per radius, shared by the threads (built the same by any)
+            maps = self._maps[plan.radius] = (
+                fused.border_map(spec.height, plan.radius, self._border),
+                fused.border_map(spec.width, plan.radius, self._border),
+            )
+        values = spec.width * spec.channels
+        scratch = {
+            name: self._scratch(name, shape, np.float32)
+            for name, shape in fused.scratch_shapes(plan, values, spec.channels).items()
+        }
+        fused.run_rows(
+            call.frame.reshape(spec.height, values),
+            call.out.reshape(spec.height, values),
+            (s0, min(spec.height, s0 + self._strip)),
+            plan,
+            self._table,
+            _INT_CENTRE * call.dc,
+            fused.encode_table(spec.space),
+            maps,
+            scratch,
+        )
 
     # ------------------------------------------------------------------ strips
     def _run_strip(self, call: _Call, s0: int) -> None:
