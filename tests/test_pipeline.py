@@ -399,8 +399,8 @@ def test_cpu_strategies_both_match_the_reference(rng, filters, monkeypatch, stra
         _check(pipe(frame), frame, filters["atrous"], pipe)
 
 
-#: The uint8 formats the fused one-pass path takes (1 or 3 channels, no luma_only).
-FUSED_FORMATS = ["u8-bgr", "u8-rgb", "u8-grey", "u8-srgb-space"]
+#: The uint8 formats the fused one-pass path takes (1 or 3 channels, luma_only too).
+FUSED_FORMATS = ["u8-bgr", "u8-rgb", "u8-grey", "u8-srgb-space", "u8-luma"]
 
 
 @pytest.mark.parametrize("boundary", ["reflect", "clamp"])
@@ -421,7 +421,7 @@ def test_fused_path_matches_the_reference_and_is_chosen(rng, filters, boundary, 
 
 
 def test_fused_path_is_left_where_it_does_not_apply(filters):
-    for fmt in ("u8-bgra", "u8-luma", "u16-rgb", "f32-rgb"):
+    for fmt in ("u8-bgra", "u8-rgba-luma", "u16-rgb", "f32-rgb"):
         frame_shape = (9, 9, *FORMATS[fmt][0])
         pipe = Pipeline(
             filters["gauss-lap"], shape=frame_shape, dtype=FORMATS[fmt][1], backend="cpu",

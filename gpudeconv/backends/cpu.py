@@ -190,7 +190,7 @@ class CpuBackend:
         spec = self.spec
         if self.force_strategy not in (None, "fused"):
             return None
-        if spec.dtype != np.uint8 or spec.has_alpha or spec.luma_only:
+        if spec.dtype != np.uint8 or spec.has_alpha:
             return None
         if fused.fused_unavailable_reason():
             return None
@@ -424,20 +424,19 @@ class CpuBackend:
                 fused.border_map(spec.width, plan.radius, self._border),
             )
         values = spec.width * spec.channels
-        scratch = {
-            name: self._scratch(name, shape, np.float32)
-            for name, shape in fused.scratch_shapes(plan, values, spec.channels).items()
-        }
+        shapes = fused.scratch_shapes(plan, spec.width, spec.channels, spec.luma_only)
+        scratch = {name: self._scratch(name, shape, np.float32) for name, shape in shapes.items()}
+        # luma_only: F(Y) − Y joins every channel, and the level's share of it, m_Y (F(0) − 1).
         fused.run_rows(
             call.frame.reshape(spec.height, values),
             call.out.reshape(spec.height, values),
             (s0, min(spec.height, s0 + self._strip)),
             plan,
-            self._table,
+            (self._table, fused.encode_table(spec.space)),
             _INT_CENTRE * call.dc,
-            fused.encode_table(spec.space),
             maps,
             scratch,
+            self._luma[0, :3] if spec.luma_only else None,
         )
 
     # ------------------------------------------------------------------ strips

@@ -18,9 +18,12 @@ For gauss-lap (σ = 1) that is ~40 multiply-adds and ~20 adds per value, against
 multiply-adds of the dense pass; measured side by side at 1080p on 2 cores
 (``python -m bench.cpu_pipeline``, README "CPU speed").
 
+With ``luma_only`` the block's luma is computed once from the decoded channels, only it
+is filtered, and its change joins every channel on the way to the encode table.
+
 Used by :class:`~gpudeconv.backends.cpu.CpuBackend` for uint8 frames of 1 or 3 channels
-without ``luma_only``, whose terms are all symmetric (every basis but oriented à-trous),
-when Numba is installed. Compiled once per machine (``cache=True``; ~10 s the first time),
+(no alpha), whose terms are all symmetric (every basis but oriented à-trous), when Numba
+is installed. Compiled once per machine (``cache=True``; ~10 s the first time),
 ``nogil`` so the backend's own thread pool runs the strips side by side.
 """
 
@@ -119,15 +122,20 @@ def border_map(n: int, radius: int, border: int) -> np.ndarray:
     )
 
 
-def scratch_shapes(plan: FusedPlan, row_values: int, channels: int) -> dict[str, tuple]:
+def scratch_shapes(plan: FusedPlan, width: int, channels: int, luma: bool) -> dict[str, tuple]:
     """Shapes of the float32 buffers one strip needs (reused frame after frame)."""
     r, t = plan.radius, plan.radii.size
-    return {
-        "fused_decoded": (BLOCK_ROWS + 2 * r, row_values),
-        "fused_pairs": (r + 1, row_values),
-        "fused_terms": (max(t, 1), row_values + 2 * r * channels),
-        "fused_acc": (1, row_values),
+    filtered = 1 if luma else channels  # the luma path filters one plane
+    values = width * filtered
+    shapes = {
+        "fused_decoded": (BLOCK_ROWS + 2 * r, width * channels),
+        "fused_pairs": (r + 1, values),
+        "fused_terms": (max(t, 1), values + 2 * r * filtered),
+        "fused_acc": (1, values),
     }
+    if luma:
+        shapes["fused_luma"] = (BLOCK_ROWS + 2 * r, width)
+    return shapes
 
 
 def run_rows(
@@ -135,25 +143,26 @@ def run_rows(
     out: np.ndarray,
     rows: tuple[int, int],
     plan: FusedPlan,
-    decode: np.ndarray,
+    tables: tuple[np.ndarray, np.ndarray],
     level: float,
-    encode: np.ndarray,
     maps: tuple[np.ndarray, np.ndarray],
     scratch: dict[str, np.ndarray],
+    luma: np.ndarray | None = None,
 ) -> None:
-    """Restore rows ``rows[0]…rows[1]`` of ``frame`` (H, W·C uint8) into ``out``."""
-    _kernel()(
-        frame,
-        out,
-        rows[0],
-        rows[1],
-        decode,
+    """Restore rows ``rows[0]…rows[1]`` of ``frame`` (H, W·C uint8) into ``out``.
+
+    ``tables`` are the decode table (centred working values) and :func:`encode_table`;
+    ``level`` is what the centring took away, times ``F(0)``. With ``luma`` (the weights
+    of the frame's three channels) only the luma is filtered and its change added to
+    every channel, as ``luma_only`` does.
+    """
+    common = (
         plan.taps_y,
         plan.taps_x,
         plan.radii,
         np.float32(plan.identity),
         np.float32(level),
-        encode,
+        tables[1],
         maps[0],
         maps[1],
         scratch["fused_decoded"],
@@ -161,78 +170,130 @@ def run_rows(
         scratch["fused_terms"],
         scratch["fused_acc"][0],
     )
+    kernels = _kernels()
+    if luma is None:
+        kernels[0](frame, out, rows[0], rows[1], tables[0], *common)
+    else:
+        weights = np.asarray(luma, np.float32)
+        kernels[1](frame, out, rows[0], rows[1], tables[0], *common, scratch["fused_luma"], weights)
 
 
 @lru_cache(maxsize=1)
-def _kernel() -> Any:
-    """The compiled kernel (compiled, or loaded from Numba's cache, on first use)."""
+def _kernels() -> tuple[Any, Any]:
+    """The compiled kernels (compiled, or loaded from Numba's cache, on first use).
+
+    Every loop runs over a row *view* with unit stride: LLVM vectorises those (index
+    arithmetic on one flat array measured 8x slower: it cannot prove the rows apart).
+    """
     from numba import njit
 
-    @njit(cache=True, fastmath=True, nogil=True)
-    def fused_rows(
-        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, identity, level,
-        encode, ymap, xmap, decoded, pairs, terms, acc,
-    ):  # fmt: skip
-        # Loops over row *views* with unit stride: LLVM vectorises those (index arithmetic
-        # on one flat array measured 8x slower: it cannot prove the rows apart).
-        row_values = frame.shape[1]
+    jit = njit(cache=True, fastmath=True, nogil=True)
+
+    @jit
+    def decode_rows(frame, ymap, first, count, table, decoded):
+        """``decoded[i] = table[frame[ymap[first + i]]]`` for i < count."""
+        for i in range(count):
+            src, dst = frame[ymap[first + i]], decoded[i]
+            for k in range(src.shape[0]):
+                dst[k] = table[src[k]]
+
+    @jit
+    def filter_row(plane, centre, taps_y, taps_x, radii, identity, xmap, pairs, terms, acc):
+        """``acc = F(plane)`` at row ``centre`` of the decoded block ``plane`` (rows × W·C)."""
+        values = acc.shape[0]
         count, r_max = taps_y.shape[0], taps_y.shape[1] - 1
         width = xmap.shape[0] - 2 * r_max
-        channels = row_values // width
+        channels = values // width
         rc = r_max * channels
-        top = np.float32(encode.shape[0] - 1)
-        scale = np.float32(encode.shape[0] - 1)
-        half = np.float32(0.5)
-        zero = np.float32(0.0)
-        for b0 in range(y_start, y_stop, decoded.shape[0] - 2 * r_max):
-            b1 = min(y_stop, b0 + decoded.shape[0] - 2 * r_max)
-            for i in range(b1 - b0 + 2 * r_max):  # decode the block and its halo
-                src = frame[ymap[b0 + i]]
-                dst = decoded[i]
-                for k in range(row_values):
-                    dst[k] = decode[src[k]]
-            for y in range(b0, b1):
-                c0 = y - b0 + r_max
-                pairs[0, :] = decoded[c0]
-                for r in range(1, r_max + 1):
-                    p, up, down = pairs[r], decoded[c0 - r], decoded[c0 + r]
-                    for k in range(row_values):
-                        p[k] = down[k] + up[k]
-                for j in range(count):
-                    v = terms[j, rc : rc + row_values]
-                    t0, p0 = taps_y[j, 0], pairs[0]
-                    for k in range(row_values):
-                        v[k] = t0 * p0[k]
-                    for r in range(1, radii[j] + 1):
-                        tr = taps_y[j, r]
-                        if tr != 0.0:
-                            p = pairs[r]
-                            for k in range(row_values):
-                                v[k] += tr * p[k]
-                    row = terms[j]  # the row's border columns, as the frame's border
-                    for x in range(r_max):
-                        for c in range(channels):
-                            row[x * channels + c] = row[(xmap[x] + r_max) * channels + c]
-                            far = width + r_max + x
-                            row[far * channels + c] = row[(xmap[far] + r_max) * channels + c]
-                here = decoded[c0]
-                for k in range(row_values):
-                    acc[k] = identity * here[k]
-                for j in range(count):
-                    centre = terms[j, rc : rc + row_values]
-                    t0 = taps_x[j, 0]
-                    for k in range(row_values):
-                        acc[k] += t0 * centre[k]
-                    for r in range(1, radii[j] + 1):
-                        tr = taps_x[j, r]
-                        if tr != 0.0:
-                            right = terms[j, rc + r * channels : rc + r * channels + row_values]
-                            left = terms[j, rc - r * channels : rc - r * channels + row_values]
-                            for k in range(row_values):
-                                acc[k] += tr * (right[k] + left[k])
-                o = out[y]
-                for k in range(row_values):
-                    value = (acc[k] + level) * scale + half
-                    o[k] = encode[int(min(max(value, zero), top))]
+        pairs[0, :] = plane[centre]
+        for r in range(1, r_max + 1):  # vertical pairs, shared by every term
+            p, up, down = pairs[r], plane[centre - r], plane[centre + r]
+            for k in range(values):
+                p[k] = down[k] + up[k]
+        for j in range(count):  # each term's vertical pass, then its border columns
+            v, t0, p0 = terms[j, rc : rc + values], taps_y[j, 0], pairs[0]
+            for k in range(values):
+                v[k] = t0 * p0[k]
+            for r in range(1, radii[j] + 1):
+                tr = taps_y[j, r]
+                if tr != 0.0:
+                    p = pairs[r]
+                    for k in range(values):
+                        v[k] += tr * p[k]
+            row = terms[j]
+            for x in range(r_max):
+                for c in range(channels):
+                    row[x * channels + c] = row[(xmap[x] + r_max) * channels + c]
+                    far = width + r_max + x
+                    row[far * channels + c] = row[(xmap[far] + r_max) * channels + c]
+        here = plane[centre]
+        for k in range(values):
+            acc[k] = identity * here[k]
+        for j in range(count):  # horizontal passes, weights folded in, into one row
+            mid, t0 = terms[j, rc : rc + values], taps_x[j, 0]
+            for k in range(values):
+                acc[k] += t0 * mid[k]
+            for r in range(1, radii[j] + 1):
+                tr = taps_x[j, r]
+                if tr != 0.0:
+                    right = terms[j, rc + r * channels : rc + r * channels + values]
+                    left = terms[j, rc - r * channels : rc - r * channels + values]
+                    for k in range(values):
+                        acc[k] += tr * (right[k] + left[k])
 
-    return fused_rows
+    @jit
+    def encode_value(value, level, encode):
+        top = np.float32(encode.shape[0] - 1)
+        index = (value + level) * top + np.float32(0.5)
+        return encode[int(min(max(index, np.float32(0.0)), top))]
+
+    @jit
+    def colour_rows(
+        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, identity, level, encode,
+        ymap, xmap, decoded, pairs, terms, acc,
+    ):  # fmt: skip
+        r_max = taps_y.shape[1] - 1
+        block = decoded.shape[0] - 2 * r_max
+        for b0 in range(y_start, y_stop, block):
+            b1 = min(y_stop, b0 + block)
+            decode_rows(frame, ymap, b0, b1 - b0 + 2 * r_max, decode, decoded)
+            for y in range(b0, b1):
+                filter_row(
+                    decoded, y - b0 + r_max, taps_y, taps_x, radii, identity, xmap,
+                    pairs, terms, acc,
+                )  # fmt: skip
+                o = out[y]
+                for k in range(o.shape[0]):
+                    o[k] = encode_value(acc[k], level, encode)
+
+    @jit
+    def luma_rows(
+        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, identity, level, encode,
+        ymap, xmap, decoded, pairs, terms, acc, luma, weights,
+    ):  # fmt: skip
+        # colour = working + F(Y) − Y + level, Y the luma of the working values.
+        r_max = taps_y.shape[1] - 1
+        block = decoded.shape[0] - 2 * r_max
+        width = luma.shape[1]
+        for b0 in range(y_start, y_stop, block):
+            b1 = min(y_stop, b0 + block)
+            rows = b1 - b0 + 2 * r_max
+            decode_rows(frame, ymap, b0, rows, decode, decoded)
+            for i in range(rows):
+                src, dst = decoded[i], luma[i]
+                for x in range(width):
+                    dst[x] = (
+                        weights[0] * src[3 * x]
+                        + weights[1] * src[3 * x + 1]
+                        + weights[2] * src[3 * x + 2]
+                    )
+            for y in range(b0, b1):
+                centre = y - b0 + r_max
+                filter_row(luma, centre, taps_y, taps_x, radii, identity, xmap, pairs, terms, acc)
+                here, y_row, o = decoded[centre], luma[centre], out[y]
+                for x in range(width):
+                    delta = acc[x] - y_row[x]
+                    for c in range(3):
+                        o[3 * x + c] = encode_value(here[3 * x + c] + delta, level, encode)
+
+    return colour_rows, luma_rows
