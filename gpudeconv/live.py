@@ -501,8 +501,12 @@ def run_live(options: LiveOptions) -> str:
     backends = [options.backend]
     if options.backend == "auto":  # both, when a GPU is usable: the trackbar switches
         from .backends import cuda_unavailable_reason
+        from .backends.gl import gl_software_reason
 
-        backends = ["cpu"] if cuda_unavailable_reason() else ["cuda", "cpu"]
+        if not cuda_unavailable_reason():
+            backends = ["cuda", "cpu"]
+        else:  # a hardware OpenGL GPU (Intel, AMD, Apple), never a software renderer
+            backends = ["cpu"] if gl_software_reason() else ["gl", "cpu"]
     restorer = SliderRestorer(backends[0], sigma_range=SIGMA_RANGE, noise_range=NOISE_RANGE)
     viewer = Viewer(
         options.sigma, options.noise, options.method, backends, options.view, backends[0]

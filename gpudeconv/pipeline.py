@@ -28,9 +28,10 @@ class Pipeline:
     dtype : {float32, uint8, uint16}
         Frame dtype. Integer frames are decoded sRGB → linear by table, filtered in linear
         light and encoded back with rounding and saturation.
-    backend : {'auto', 'cpu', 'cuda', 'cuda-sim'}
-        ``auto`` takes CUDA when usable, else the CPU (``backend_reason`` says why);
-        ``GPUDECONV_BACKEND`` overrides it. A forced backend that cannot run raises.
+    backend : {'auto', 'cpu', 'cuda', 'gl', 'cuda-sim'}
+        ``auto`` takes CUDA when usable, else a hardware OpenGL 4.3 GPU, else the CPU
+        (``backend_reason`` says why); ``GPUDECONV_BACKEND`` overrides it. A forced
+        backend that cannot run raises.
     check_finite : bool
         Reject float frames holding NaN or Inf (one extra read of the frame; turn off for
         speed when frames are trusted).
@@ -81,7 +82,7 @@ class Pipeline:
 
     @property
     def backend(self) -> str:
-        """Name of the backend in use ('cpu', 'cuda', 'cuda-sim')."""
+        """Name of the backend in use ('cpu', 'cuda', 'gl', 'cuda-sim')."""
         return str(self._backend.name)
 
     def describe(self) -> dict[str, Any]:

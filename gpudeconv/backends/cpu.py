@@ -101,6 +101,10 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="gpudeconv-cpu")
 
 
+# A forked child inherits the pool object but not its threads: it would wait forever.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def _workers() -> int:
     return _pool()._max_workers
 
@@ -386,8 +390,8 @@ class CpuBackend:
                 for a, b in blocks
             ]
         )
-        for cut in cuts[1:-1]:  # rows each side of a cut saw a false border: refilter them
-            r = call.dense.shape[0] // 2
+        r = call.dense.shape[0] // 2
+        for cut in cuts[1:-1] if r else []:  # rows by a cut saw a false border: refilter
             lo, hi = max(0, cut - 2 * r), min(self.spec.height, cut + 2 * r)
             tmp = self._scratch("seam", centred[lo:hi].shape, self._dtype)
             self._filter_into(call, centred, lo, hi, tmp)

@@ -30,6 +30,8 @@ up to 5 codes of 65535 near black, and a GPU's float32 would too.
 from __future__ import annotations
 
 import math
+import os
+import queue
 import threading
 import weakref
 from collections import deque
@@ -41,7 +43,12 @@ import numpy as np
 
 from .._validate import is_gpu_array, values_in_range
 from ..colour import decode_table, luma_weights
-from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
+from ..errors import (
+    BackendUnavailableError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    NonFiniteFrameError,
+)
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
 from .plan import FilterPlan
@@ -80,11 +87,15 @@ class _GlThread:
     """One headless OpenGL 4.3 context and the one thread that may use it.
 
     A GL context is current in one thread at a time; handing it between the threads that
-    call a ``Pipeline`` is fragile, so every GL call runs on this thread instead.
+    call a ``Pipeline`` is fragile, so every GL call runs on this thread instead. Objects
+    of pipelines that were garbage-collected wait in :attr:`released` (a finaliser may
+    run anywhere, even inside this executor's own ``submit``, so it only enqueues) and
+    are freed before the next job.
     """
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpudeconv-gl")
+        self.released: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.ctx, info = self.run(_create_context)
         self.renderer = str(info.get("GL_RENDERER", "unknown"))
         self.max_size = int(info.get("GL_MAX_TEXTURE_SIZE", 0))
@@ -92,11 +103,16 @@ class _GlThread:
 
     def run(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)`` on the context's thread; its result (or its exception)."""
-        return self.submit(fn, *args).result()
+        return self._pool.submit(self._job, fn, args).result()
 
-    def submit(self, fn: Any, *args: Any) -> Any:
-        """Queue ``fn(*args)`` on the context's thread; its future."""
-        return self._pool.submit(fn, *args)
+    def _job(self, fn: Any, args: tuple) -> Any:
+        while True:  # free what finalisers left, then run
+            try:
+                gpu = self.released.get_nowait()
+            except queue.Empty:
+                break
+            _free(gpu)
+        return fn(*args)
 
     def program(self, source: str) -> Any:
         """The compiled compute program of ``source`` (compiled once per process)."""
@@ -124,27 +140,65 @@ def _shared() -> _GlThread:
         return _SHARED[0]
 
 
+#: Set in a process forked from one that had made a GL context (see below).
+_FORKED_FROM_GL: list[bool] = []
+FORKED_REASON = (
+    "this process was forked from one that used OpenGL, and a driver's state does not "
+    "survive a fork (Mesa's hangs in EGL): start workers with the 'spawn' method"
+)
+
+
+def _forget_after_fork() -> None:
+    """A forked child has the parent's objects but not its GL thread or a sane driver."""
+    if _SHARED or _probe.cache_info().currsize:
+        _FORKED_FROM_GL.append(True)
+    _SHARED.clear()
+    _probe.cache_clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 @lru_cache(maxsize=1)
-def gl_unavailable_reason() -> str | None:
-    """Why no OpenGL 4.3 context can be made here (moderngl, EGL), or None."""
+def _probe() -> tuple[str | None, str, int]:
+    """``(why not, renderer, largest texture)`` from a context made and released at once.
+
+    ``auto`` asks this on every machine without CUDA; keeping the context (and a software
+    renderer's worker threads, ~60 MB) for a backend it then does not choose would cost
+    every such process. The context a ``gl`` backend uses is made when one is built.
+    """
+    if _FORKED_FROM_GL:
+        return FORKED_REASON, "", 0
     try:
         import moderngl  # noqa: F401
     except ImportError:
-        return "moderngl is not installed (pip install 'gpudeconv[gl]')"
+        return "moderngl is not installed (pip install 'gpudeconv[gl]')", "", 0
+
+    def probe() -> tuple[str, int]:
+        ctx, info = _create_context()
+        ctx.release()
+        return str(info.get("GL_RENDERER", "unknown")), int(info.get("GL_MAX_TEXTURE_SIZE", 0))
+
     try:
-        _shared()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpudeconv-gl-probe") as once:
+            name, largest = once.submit(probe).result()
     except Exception as error:  # EGL or the driver refused: say what it said
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return f"no OpenGL 4.3 context through EGL ({first})"
-    return None
+        return f"no OpenGL 4.3 context through EGL ({first})", "", 0
+    return None, name, largest
+
+
+def gl_unavailable_reason() -> str | None:
+    """Why no OpenGL 4.3 context can be made here (moderngl, EGL), or None."""
+    return _probe()[0]
 
 
 def renderer() -> str:
     """The OpenGL renderer's name (``GL_RENDERER``); an error if none is usable."""
     why_not = gl_unavailable_reason()
     if why_not:
-        raise InvalidArgumentError(f"backend 'gl' cannot run: {why_not}")
-    return _shared().renderer
+        raise BackendUnavailableError(f"backend 'gl' cannot run: {why_not}")
+    return _probe()[1]
 
 
 def is_software_renderer(name: str) -> bool:
@@ -158,7 +212,7 @@ def gl_software_reason() -> str | None:
     why_not = gl_unavailable_reason()
     if why_not:
         return why_not
-    name = _shared().renderer
+    name = renderer()
     return f"the OpenGL renderer is software ({name})" if is_software_renderer(name) else None
 
 
@@ -172,7 +226,7 @@ def spec_unsupported_reason(spec: FrameSpec) -> str | None:
     why_not = gl_unavailable_reason()
     if why_not:
         return why_not
-    largest = _shared().max_size
+    largest = _probe()[2]
     if max(spec.height, spec.width) > largest:
         return (
             f"a {spec.height}x{spec.width} frame exceeds this GPU's largest texture "
@@ -288,10 +342,13 @@ class GlBackend:
     def __init__(self, spec: FrameSpec, filt: DeconvFilter) -> None:
         why_not = spec_unsupported_reason(spec)
         if why_not:
-            raise InvalidArgumentError(f"backend 'gl' cannot restore these frames: {why_not}")
+            raise BackendUnavailableError(f"backend 'gl' cannot restore these frames: {why_not}")
         self.spec = spec
         self._gl = _shared()
         self._lock = threading.Lock()
+        # New weights are stored and uploaded as one step: two setters racing must not
+        # leave the older kernel on the GPU.
+        self._set_lock = threading.Lock()
         self._plan = FilterPlan.from_filter(filt, np.float64)
         self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
         self._replans = 0
@@ -301,7 +358,7 @@ class GlBackend:
         self._gpu = self._gl.run(self._allocate)
         self._upload_kernel()
         # Textures are freed on the GL thread when the backend goes (not waited for).
-        weakref.finalize(self, _release_later, self._gl, self._gpu)
+        weakref.finalize(self, self._gl.released.put, self._gpu)
 
     # ------------------------------------------------------------------ GL objects
     def _allocate(self) -> dict[str, Any]:
@@ -359,21 +416,23 @@ class GlBackend:
     def set_filter(self, filt: DeconvFilter) -> bool:
         """Use ``filt``; returns False when its terms differ (the kernel is rebuilt)."""
         plan = FilterPlan.from_filter(filt, np.float64)
-        with self._lock:
-            same = plan.same_terms(self._plan)
-            if not same:
-                self._plan = plan
-                self._replans += 1
-            self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
-        self._upload_kernel()
+        with self._set_lock:
+            with self._lock:
+                same = plan.same_terms(self._plan)
+                if not same:
+                    self._plan = plan
+                    self._replans += 1
+                self._weights = np.asarray(filt.weights, dtype=np.float64).copy()
+            self._upload_kernel()
         return same
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Replace the per-term weights: the kernel buffer is rewritten, nothing compiled."""
         weights = np.asarray(weights, dtype=np.float64)
-        with self._lock:
-            self._weights = weights.copy()
-        self._upload_kernel()
+        with self._set_lock:
+            with self._lock:
+                self._weights = weights.copy()
+            self._upload_kernel()
 
     def describe(self) -> dict[str, Any]:
         """Backend, renderer, kernel size and how often the terms changed."""
@@ -509,13 +568,6 @@ def _free(gpu: dict[str, Any]) -> None:
         if gpu.get(key) is not None:
             gpu[key].release()
             gpu[key] = None
-
-
-def _release_later(gl: _GlThread, gpu: dict[str, Any]) -> None:
-    try:
-        gl.submit(_free, gpu)
-    except RuntimeError:  # the interpreter is shutting down: the context goes with it
-        pass
 
 
 def _set(program: Any, name: str, value: Any) -> None:
