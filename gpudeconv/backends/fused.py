@@ -21,10 +21,14 @@ multiply-adds of the dense pass; measured side by side at 1080p on 2 cores
 With ``luma_only`` the block's luma is computed once from the decoded channels, only it
 is filtered, and its change joins every channel on the way to the encode table.
 
+Terms with antisymmetric taps (the derivative bands of oriented à-trous, which the auto
+table uses) read vertical *differences* ``x[y+r] − x[y−r]`` and horizontal ones likewise.
+
 Used by :class:`~gpudeconv.backends.cpu.CpuBackend` for uint8 frames of 1 or 3 channels
-(no alpha), whose terms are all symmetric (every basis but oriented à-trous), when Numba
-is installed. Compiled once per machine (``cache=True``; ~10 s the first time),
-``nogil`` so the backend's own thread pool runs the strips side by side.
+(no alpha) whose terms are each symmetric or antisymmetric along each axis (every basis
+has such terms), when Numba is installed. Compiled once per machine (``cache=True``;
+~10 s the first time), ``nogil`` so the backend's own thread pool runs the strips side by
+side.
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ class FusedPlan:
     taps_x: np.ndarray
     #: (T,) each term's radius.
     radii: np.ndarray
+    #: (T, 2): +1 where the term's taps along y / x are symmetric, −1 antisymmetric
+    #: (the derivative bands of oriented à-trous: they read differences, not sums).
+    parity: np.ndarray
     #: Weight of the identity term(s).
     identity: float
     #: Largest radius R.
@@ -89,30 +96,38 @@ class FusedPlan:
         None when a term is not a symmetric separable kernel of square support (the
         oriented derivative bands).
         """
-        rows_y, rows_x, radii, identity = [], [], [], 0.0
+        rows_y, rows_x, radii, parity, identity = [], [], [], [], 0.0
         for j in range(plan.size):
             ky = np.asarray(plan.taps_y[j], np.float64)
             kx = np.asarray(plan.taps_x[j], np.float64)
             if plan.is_identity(j):
                 identity += float(applied[j]) * float(ky[0] * kx[0])
                 continue
-            if ky.size != kx.size or not (_symmetric(ky) and _symmetric(kx)):
+            signs = (_parity(ky), _parity(kx))
+            if ky.size != kx.size or 0 in signs:
                 return None
             r = ky.size // 2
             rows_y.append((r, ky[r:]))
             rows_x.append((r, kx[r:] * applied[j]))
             radii.append(r)
+            parity.append(signs)
         radius = max(radii, default=0)
         taps_y = np.zeros((len(radii), radius + 1), np.float32)
         taps_x = np.zeros((len(radii), radius + 1), np.float32)
         for j, ((r, half_y), (_, half_x)) in enumerate(zip(rows_y, rows_x, strict=True)):
             taps_y[j, : r + 1] = half_y
             taps_x[j, : r + 1] = half_x
-        return cls(taps_y, taps_x, np.array(radii, np.int64), identity, radius)
+        signs = np.array(parity, np.int64).reshape(-1, 2)
+        return cls(taps_y, taps_x, np.array(radii, np.int64), signs, identity, radius)
 
 
-def _symmetric(taps: np.ndarray) -> bool:
-    return taps.size % 2 == 1 and bool(np.array_equal(taps, taps[::-1]))
+def _parity(taps: np.ndarray) -> int:
+    """+1 for symmetric taps, −1 for antisymmetric ones, 0 otherwise (or an even length)."""
+    if taps.size % 2 == 0:
+        return 0
+    if np.array_equal(taps, taps[::-1]):
+        return 1
+    return -1 if np.array_equal(taps, -taps[::-1]) else 0
 
 
 def border_map(n: int, radius: int, border: int) -> np.ndarray:
@@ -129,7 +144,7 @@ def scratch_shapes(plan: FusedPlan, width: int, channels: int, luma: bool) -> di
     values = width * filtered
     shapes = {
         "fused_decoded": (BLOCK_ROWS + 2 * r, width * channels),
-        "fused_pairs": (r + 1, values),
+        "fused_pairs": (2 * r + 1, values),  # sums, then differences
         "fused_terms": (max(t, 1), values + 2 * r * filtered),
         "fused_acc": (1, values),
     }
@@ -160,6 +175,7 @@ def run_rows(
         plan.taps_y,
         plan.taps_x,
         plan.radii,
+        plan.parity,
         np.float32(plan.identity),
         np.float32(level),
         tables[1],
@@ -198,7 +214,9 @@ def _kernels() -> tuple[Any, Any]:
                 dst[k] = table[src[k]]
 
     @jit
-    def filter_row(plane, centre, taps_y, taps_x, radii, identity, xmap, pairs, terms, acc):
+    def filter_row(
+        plane, centre, taps_y, taps_x, radii, parity, identity, xmap, pairs, terms, acc
+    ):  # fmt: skip
         """``acc = F(plane)`` at row ``centre`` of the decoded block ``plane`` (rows × W·C)."""
         values = acc.shape[0]
         count, r_max = taps_y.shape[0], taps_y.shape[1] - 1
@@ -206,18 +224,26 @@ def _kernels() -> tuple[Any, Any]:
         channels = values // width
         rc = r_max * channels
         pairs[0, :] = plane[centre]
-        for r in range(1, r_max + 1):  # vertical pairs, shared by every term
+        odd = False  # any antisymmetric vertical taps: they read differences
+        for j in range(count):
+            odd = odd or parity[j, 0] < 0
+        for r in range(1, r_max + 1):  # vertical sums (and differences), shared by all
             p, up, down = pairs[r], plane[centre - r], plane[centre + r]
             for k in range(values):
                 p[k] = down[k] + up[k]
+            if odd:
+                d = pairs[r_max + r]
+                for k in range(values):
+                    d[k] = down[k] - up[k]
         for j in range(count):  # each term's vertical pass, then its border columns
             v, t0, p0 = terms[j, rc : rc + values], taps_y[j, 0], pairs[0]
             for k in range(values):
-                v[k] = t0 * p0[k]
+                v[k] = t0 * p0[k]  # an antisymmetric term's centre tap is 0
+            shift = 0 if parity[j, 0] > 0 else r_max
             for r in range(1, radii[j] + 1):
                 tr = taps_y[j, r]
                 if tr != 0.0:
-                    p = pairs[r]
+                    p = pairs[shift + r]
                     for k in range(values):
                         v[k] += tr * p[k]
             row = terms[j]
@@ -238,8 +264,12 @@ def _kernels() -> tuple[Any, Any]:
                 if tr != 0.0:
                     right = terms[j, rc + r * channels : rc + r * channels + values]
                     left = terms[j, rc - r * channels : rc - r * channels + values]
-                    for k in range(values):
-                        acc[k] += tr * (right[k] + left[k])
+                    if parity[j, 1] > 0:
+                        for k in range(values):
+                            acc[k] += tr * (right[k] + left[k])
+                    else:
+                        for k in range(values):
+                            acc[k] += tr * (right[k] - left[k])
 
     @jit
     def encode_value(value, level, encode):
@@ -249,8 +279,8 @@ def _kernels() -> tuple[Any, Any]:
 
     @jit
     def colour_rows(
-        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, identity, level, encode,
-        ymap, xmap, decoded, pairs, terms, acc,
+        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, parity, identity, level,
+        encode, ymap, xmap, decoded, pairs, terms, acc,
     ):  # fmt: skip
         r_max = taps_y.shape[1] - 1
         block = decoded.shape[0] - 2 * r_max
@@ -259,7 +289,7 @@ def _kernels() -> tuple[Any, Any]:
             decode_rows(frame, ymap, b0, b1 - b0 + 2 * r_max, decode, decoded)
             for y in range(b0, b1):
                 filter_row(
-                    decoded, y - b0 + r_max, taps_y, taps_x, radii, identity, xmap,
+                    decoded, y - b0 + r_max, taps_y, taps_x, radii, parity, identity, xmap,
                     pairs, terms, acc,
                 )  # fmt: skip
                 o = out[y]
@@ -268,8 +298,8 @@ def _kernels() -> tuple[Any, Any]:
 
     @jit
     def luma_rows(
-        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, identity, level, encode,
-        ymap, xmap, decoded, pairs, terms, acc, luma, weights,
+        frame, out, y_start, y_stop, decode, taps_y, taps_x, radii, parity, identity, level,
+        encode, ymap, xmap, decoded, pairs, terms, acc, luma, weights,
     ):  # fmt: skip
         # colour = working + F(Y) − Y + level, Y the luma of the working values.
         r_max = taps_y.shape[1] - 1
@@ -289,7 +319,10 @@ def _kernels() -> tuple[Any, Any]:
                     )
             for y in range(b0, b1):
                 centre = y - b0 + r_max
-                filter_row(luma, centre, taps_y, taps_x, radii, identity, xmap, pairs, terms, acc)
+                filter_row(
+                    luma, centre, taps_y, taps_x, radii, parity, identity, xmap, pairs, terms,
+                    acc,
+                )  # fmt: skip
                 here, y_row, o = decoded[centre], luma[centre], out[y]
                 for x in range(width):
                     delta = acc[x] - y_row[x]
