@@ -98,7 +98,6 @@ class _GlThread:
         self.released: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.ctx, info = self.run(_create_context)
         self.renderer = str(info.get("GL_RENDERER", "unknown"))
-        self.max_size = int(info.get("GL_MAX_TEXTURE_SIZE", 0))
         self.programs: dict[str, Any] = {}
 
     def run(self, fn: Any, *args: Any) -> Any:
