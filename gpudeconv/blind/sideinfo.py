@@ -35,6 +35,7 @@ the camera frames of ``bench.camera`` (10 photographs × 7 blurs × 2 exposures;
 
 from __future__ import annotations
 
+import enum
 import io
 import math
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ class Compression:
         The decoder must export it: ``stream.codec_context.options =
         {"export_side_data": "venc_params"}`` before decoding.
         """
-        for side in getattr(frame, "side_data", ()):
+        for side in _side_data(frame):
             if type(side).__name__ != "VideoEncParams" or side.codec_type != 1:  # 1: H.264
                 continue
             qp = float(side.qp)
@@ -117,6 +118,20 @@ class Compression:
                 qp += float(np.mean(np.asarray(side.qp_map())) - side.qp)
             return cls("h264", h264_noise(qp), f"QP {qp:.1f}", 0.0)
         return None
+
+
+def _side_data(frame: Any) -> list[Any]:
+    """A PyAV frame's side data objects.
+
+    PyAV up to 18.1.0 iterates its container over the objects; 18.1.1 made it a mapping
+    whose iteration gives the *types* (``Type.VIDEO_ENC_PARAMS``) and ``values()`` the
+    objects.
+    """
+    container = getattr(frame, "side_data", ())
+    items = list(container)
+    if items and isinstance(items[0], enum.Enum) and hasattr(container, "values"):
+        return list(container.values())
+    return items
 
 
 def jpeg_tables(image: Any) -> dict[int, np.ndarray]:
