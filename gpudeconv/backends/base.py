@@ -21,18 +21,52 @@ form one FIFO per backend: use them from one thread.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..fit.filter import DeconvFilter
 from ..frames import FrameSpec
 
-__all__ = ["Backend", "Runtime", "Stream"]
+__all__ = ["Backend", "HostFifo", "Runtime", "Stream"]
+
+
+class HostFifo:
+    """``submit``/``result``/``in_flight`` for a backend whose calls do not overlap.
+
+    The frame is restored when it is submitted and its result queued (the CPU, and the
+    ``gl`` backend's synchronous passes); ``result`` hands results back in order. Needs
+    the backend's ``empty_like`` and ``__call__``.
+    """
+
+    _done: deque[np.ndarray]
+
+    def submit(self, frame: np.ndarray) -> None:
+        """Restore ``frame`` now and keep it for :meth:`result` (nothing overlaps)."""
+        out = self.empty_like(frame)  # type: ignore[attr-defined]
+        self(frame, out)  # type: ignore[operator]
+        self._done.append(out)
+
+    def result(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The oldest submitted frame's result (in ``out`` if given)."""
+        if not self._done:
+            raise InvalidArgumentError("no frame in flight; call submit(frame) first")
+        done = self._done.popleft()
+        if out is None:
+            return done
+        np.copyto(out, done)
+        return out
+
+    @property
+    def in_flight(self) -> int:
+        """Frames submitted and not yet collected."""
+        return len(self._done)
 
 
 class Backend(Protocol):
-    """A frame engine (``cpu``, ``cuda``, ``cuda-sim``)."""
+    """A frame engine (``cpu``, ``cuda``, ``gl``, ``cuda-sim``)."""
 
     #: Registry name of the backend.
     name: str

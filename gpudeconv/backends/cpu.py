@@ -75,25 +75,22 @@ import numpy as np
 from .._validate import MAX_ABS_VALUE, is_gpu_array, values_in_range
 from ..boundaries import BOUNDARIES
 from ..colour import SRGB_KNEE, decode_table, luma_weights
-from ..errors import InvalidArgumentError, InvalidTypeError, NonFiniteFrameError
+from ..errors import InvalidTypeError, NonFiniteFrameError
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
 from . import fused
-from .plan import FilterPlan
+from .base import HostFifo
+from .plan import INT_CENTRE, FilterPlan, dc_corrected, float_level
 
 __all__ = ["CpuBackend"]
 
 _CV_DEPTH = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}
 #: Strip height bounds (rows); measured best 64–96 at 1080p on 2 cores.
 _MIN_STRIP, _MAX_STRIP = 32, 96
-#: Centre of integer frames' working values (baked into the decode table).
-_INT_CENTRE = 0.5
 #: What one separable pass costs beyond its taps, in taps per pixel (see _use_dense).
 PASS_COST = 24
 #: Floor of values before cv2.pow: encodes to code 0, and is neither 0 nor denormal.
 _TINY = 1e-30
-#: Samples per axis of the grid the centring level of a float frame is taken from.
-_CENTRE_SAMPLES = 16
 
 
 @lru_cache(maxsize=1)
@@ -123,7 +120,7 @@ class _Call:
     fused: fused.FusedPlan | None = None  # the one-pass 8-bit path (fused.py), or None
 
 
-class CpuBackend:
+class CpuBackend(HostFifo):
     """Applies a filter plan to frames of one :class:`FrameSpec` with OpenCV."""
 
     name = "cpu"
@@ -144,7 +141,7 @@ class CpuBackend:
         self._luma = np.array([[*luma, 0.0]], self._dtype)  # over the colour channels
         if spec.is_integer:
             table = decode_table(spec.dtype.name, spec.space, self._dtype.name, spec.bits)
-            self._table = table - self._dtype.type(_INT_CENTRE)
+            self._table = table - self._dtype.type(INT_CENTRE)
             self._cap = round(spec.max_code * 12.92 * SRGB_KNEE)
         self._lock = threading.Lock()  # guards plan and weights against concurrent setters
         self._local = threading.local()  # per-thread scratch
@@ -248,27 +245,6 @@ class CpuBackend:
         parts = [rows[a:b] for a, b in itertools.pairwise(cuts) if b > a]
         return all(_run_all([lambda p=p: _in_range(p) for p in parts]))
 
-    def submit(self, frame: np.ndarray) -> None:
-        """Restore ``frame`` now and keep it for :meth:`result` (the CPU has no overlap)."""
-        out = self.empty_like(frame)
-        self(frame, out)
-        self._done.append(out)
-
-    def result(self, out: np.ndarray | None = None) -> np.ndarray:
-        """The oldest submitted frame's result (in ``out`` if given)."""
-        if not self._done:
-            raise InvalidArgumentError("no frame in flight; call submit(frame) first")
-        done = self._done.popleft()
-        if out is None:
-            return done
-        np.copyto(out, done)
-        return out
-
-    @property
-    def in_flight(self) -> int:
-        """Frames submitted and not yet collected."""
-        return len(self._done)
-
     def __call__(
         self,
         frame: np.ndarray,
@@ -310,7 +286,7 @@ class CpuBackend:
             dense = dense_kernel(applied, plan.taps_y, plan.taps_x)
             if spec.luma_only:  # luma accumulates F(Y) − Y
                 dense[dense.shape[0] // 2, dense.shape[1] // 2] -= 1.0
-            dense = _dc_corrected(dense, self._dtype)
+            dense = dc_corrected(dense, self._dtype)
         frame = frame.reshape(self._plane_shape)  # H×W×1 is handled as the plane it is
         return _Call(
             frame,
@@ -327,10 +303,8 @@ class CpuBackend:
         """Per colour channel level of a float frame (median of a sparse sample)."""
         if self.spec.is_integer:
             return np.zeros(0)
-        h, w = frame.shape[:2]
-        sample = frame[:: max(1, h // _CENTRE_SAMPLES), :: max(1, w // _CENTRE_SAMPLES)]
-        sample = sample.reshape(-1, self.spec.channels)[:, : self.spec.colour_channels]
-        return np.median(sample.astype(np.float64), axis=0).astype(self._dtype)
+        level = float_level(frame, self.spec.channels, self.spec.colour_channels)
+        return level.astype(self._dtype)
 
     # ------------------------------------------------------------------ scratch
     def _scratch(
@@ -437,7 +411,7 @@ class CpuBackend:
             (s0, min(spec.height, s0 + self._strip)),
             plan,
             (self._table, fused.encode_table(spec.space)),
-            _INT_CENTRE * call.dc,
+            INT_CENTRE * call.dc,
             maps,
             scratch,
             self._luma[0, :3] if spec.luma_only else None,
@@ -507,7 +481,7 @@ class CpuBackend:
         target = call.out[rows]
         direct = not (spec.is_integer or spec.has_alpha)  # float colour straight to out
         if spec.is_integer:
-            level = np.full(spec.colour_channels, _INT_CENTRE)
+            level = np.full(spec.colour_channels, INT_CENTRE)
         else:
             level = call.centre.astype(np.float64)
         if spec.luma_only:
@@ -607,11 +581,3 @@ def _in_range(rows: np.ndarray, level: np.ndarray | None = None) -> bool:
         return False
     shift = 0.0 if level is None or level.size == 0 else float(np.abs(level).max())
     return cv2.norm(flat, cv2.NORM_INF) + shift <= MAX_ABS_VALUE
-
-
-def _dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``dense`` rounded to ``dtype`` with its centre tap adjusted so the taps' sum is kept."""
-    rounded = dense.astype(dtype)
-    cy, cx = dense.shape[0] // 2, dense.shape[1] // 2
-    rounded[cy, cx] += dtype.type(dense.sum() - rounded.astype(np.float64).sum())
-    return rounded

@@ -45,13 +45,13 @@ from .._validate import is_gpu_array, values_in_range
 from ..colour import decode_table, luma_weights
 from ..errors import (
     BackendUnavailableError,
-    InvalidArgumentError,
     InvalidTypeError,
     NonFiniteFrameError,
 )
 from ..fit.filter import DeconvFilter, dense_kernel
 from ..frames import FrameSpec
-from .plan import FilterPlan
+from .base import HostFifo
+from .plan import INT_CENTRE, FilterPlan, dc_corrected, float_level
 
 __all__ = [
     "GlBackend",
@@ -76,10 +76,6 @@ SOFTWARE_RENDERERS = (
     "software rasterizer",
     "microsoft basic render",
 )
-#: Centre of integer frames' working values (as the CPU backend).
-_INT_CENTRE = 0.5
-#: Samples per axis of the grid a float frame's centring level is taken from (as the CPU).
-_CENTRE_SAMPLES = 16
 
 
 # ---------------------------------------------------------------------------- context
@@ -333,7 +329,7 @@ void main() {{
 
 
 # ---------------------------------------------------------------------------- backend
-class GlBackend:
+class GlBackend(HostFifo):
     """Applies a filter to frames of one :class:`FrameSpec` with OpenGL compute shaders."""
 
     name = "gl"
@@ -372,7 +368,7 @@ class GlBackend:
         dst = ctx.texture(size, out_components, dtype="u1" if spec.is_integer else "f4")
         for texture in (src, work, dst):
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        table = decode_table("uint8", spec.space, "float32") - np.float32(_INT_CENTRE)
+        table = decode_table("uint8", spec.space, "float32") - np.float32(INT_CENTRE)
         return {
             "src": src,
             "work": work,
@@ -389,10 +385,7 @@ class GlBackend:
             plan, weights = self._plan, self._weights
         applied = plan.weights(weights)
         dense = dense_kernel(applied, plan.taps_y, plan.taps_x)
-        rounded = dense.astype(np.float32)
-        cy, cx = dense.shape[0] // 2, dense.shape[1] // 2
-        rounded[cy, cx] += np.float32(dense.sum() - rounded.astype(np.float64).sum())
-        return rounded, plan.dc_gain(weights)
+        return dc_corrected(dense, np.dtype(np.float32)), plan.dc_gain(weights)
 
     def _upload_kernel(self) -> None:
         dense, dc = self._dense()
@@ -465,27 +458,6 @@ class GlBackend:
         """NaN/Inf check on the host (the frame is there before its upload)."""
         return values_in_range(frame)
 
-    def submit(self, frame: np.ndarray) -> None:
-        """Restore ``frame`` now and keep it for :meth:`result` (calls do not overlap)."""
-        out = self.empty_like(frame)
-        self(frame, out)
-        self._done.append(out)
-
-    def result(self, out: np.ndarray | None = None) -> np.ndarray:
-        """The oldest submitted frame's result (in ``out`` if given)."""
-        if not self._done:
-            raise InvalidArgumentError("no frame in flight; call submit(frame) first")
-        done = self._done.popleft()
-        if out is None:
-            return done
-        np.copyto(out, done)
-        return out
-
-    @property
-    def in_flight(self) -> int:
-        """Frames submitted and not yet collected."""
-        return len(self._done)
-
     def __call__(
         self,
         frame: np.ndarray,
@@ -511,11 +483,8 @@ class GlBackend:
         """Per colour channel level subtracted before filtering (as the CPU backend)."""
         spec = self.spec
         if spec.is_integer:
-            return np.full(3, _INT_CENTRE)
-        h, w = frame.shape[:2]
-        sample = frame[:: max(1, h // _CENTRE_SAMPLES), :: max(1, w // _CENTRE_SAMPLES)]
-        sample = sample.reshape(-1, spec.channels)[:, : spec.colour_channels]
-        level = np.median(sample.astype(np.float64), axis=0).astype(np.float32)
+            return np.full(3, INT_CENTRE)
+        level = float_level(frame, spec.channels, spec.colour_channels).astype(np.float32)
         return level if level.size == 3 else np.array([level[0], 0.0, 0.0], np.float32)
 
     def _run(self, frame: np.ndarray, centre: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..fit.filter import DeconvFilter
 
-__all__ = ["FilterPlan"]
+__all__ = ["CENTRE_SAMPLES", "INT_CENTRE", "FilterPlan", "dc_corrected", "float_level"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,28 @@ class FilterPlan:
             np.array_equal(a, b)
             for a, b in zip(self.taps_y + self.taps_x, other.taps_y + other.taps_x, strict=True)
         )
+
+
+#: Centre of integer frames' working values (baked into the decode tables).
+INT_CENTRE = 0.5
+#: Samples per axis of the grid the centring level of a float frame is taken from.
+CENTRE_SAMPLES = 16
+
+
+def float_level(frame: np.ndarray, channels: int, colour: int) -> np.ndarray:
+    """Per colour channel centring level of a float frame: the median of a sparse sample.
+
+    ``frame`` is (H, W) or (H, W, ``channels``); float64, one value per colour channel.
+    """
+    h, w = frame.shape[:2]
+    sample = frame[:: max(1, h // CENTRE_SAMPLES), :: max(1, w // CENTRE_SAMPLES)]
+    sample = sample.reshape(-1, channels)[:, :colour]
+    return np.median(sample.astype(np.float64), axis=0)
+
+
+def dc_corrected(dense: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``dense`` rounded to ``dtype`` with its centre tap adjusted so the taps' sum is kept."""
+    rounded = dense.astype(dtype)
+    cy, cx = dense.shape[0] // 2, dense.shape[1] // 2
+    rounded[cy, cx] += dtype.type(dense.sum() - rounded.astype(np.float64).sum())
+    return rounded
