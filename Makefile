@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test system-deps demo bench bench-quick bench-peers bench-gpu gpu-check lint clean
+$(VENV)/.installed-docs: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	touch $@
+
+.PHONY: docs test system-deps demo bench bench-quick bench-peers bench-gpu gpu-check lint clean
 
 # CuPy wheel for bench-gpu: cuda12 or cuda13, matching the machine's driver.
 CUDA_EXTRA ?= cuda12
@@ -23,6 +27,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check gpudeconv tests bench demos
 	$(VENV)/bin/ruff format --check gpudeconv tests bench demos
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint system-deps
 	$(PY) -m pytest
@@ -42,6 +47,11 @@ system-deps:
 	    glslang-tools libegl1 libegl-mesa0 libgl1-mesa-dri ffmpeg mesa-vulkan-drivers \
 	    libvulkan1 xvfb xauth mpv vulkan-tools vkbasalt; } >/dev/null 2>&1 \
 	  || echo "note: could not install the shader / host-program tools: those tests will skip"; fi
+
+# The documentation site, warnings as errors: docs/_build/html/index.html. The gallery's
+# examples run during the build (about a minute on 2 cores).
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/sphinx-build -W --keep-going -b html -q docs docs/_build/html
 
 demo: $(VENV)/.installed-bench
 	$(VENV)/bin/gpudeconv live --frames 150 --output demo_output.mp4 --overwrite

@@ -59,7 +59,7 @@ def make_batch(root: Path, photos: int, clips: int, frames: int) -> None:
 
 
 def run(workers: int, source: Path, folder: Path) -> dict:
-    from gpudeconv.batch import run_batch
+    from gpudeconv.media.batch import run_batch
 
     target = folder / f"out{workers}"
     first = run_batch(source, target, workers=workers, progress=False, psf_spec=PSF, noise=NOISE)

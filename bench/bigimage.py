@@ -33,7 +33,7 @@ def write_input(path: Path, size: int) -> np.ndarray:
     import tifffile
     from skimage import data
 
-    from gpudeconv import psf
+    from gpudeconv.core import psf
 
     photo = data.astronaut()[:TILE, :TILE].astype(np.float32)
     blurred = cv2.filter2D(photo, -1, psf.gaussian(SIGMA), borderType=cv2.BORDER_WRAP)
@@ -57,7 +57,7 @@ def write_input(path: Path, size: int) -> np.ndarray:
 #: a pytest process that had grown to that size.
 _CHILD = """
 import resource, sys
-from gpudeconv.cli import main
+from gpudeconv.app.cli import main
 code = main(sys.argv[1:])
 try:
     with open("/proc/self/status") as status:
@@ -112,7 +112,8 @@ def _check_centre(target: Path, tile: np.ndarray) -> bool:
     """An interior tile of the output equals the in-memory pipeline on a periodic tiling."""
     import zarr
 
-    from gpudeconv import Pipeline, fit, psf
+    from gpudeconv import Pipeline, fit
+    from gpudeconv.core import psf
 
     out = zarr.open_array(str(target), mode="r")
     mid = (out.shape[0] // 2 // TILE) * TILE

@@ -41,12 +41,13 @@ import numpy as np
 
 from bench.peers import polyblur_status
 from bench.timing import machine, write_results
-from gpudeconv import AutoPipeline, Pipeline, degrade, estimate, fit, metrics, psf
+from gpudeconv import AutoPipeline, Pipeline, estimate, fit
 from gpudeconv.blind import AutoTable
 from gpudeconv.blind.jpeg import blockiness
-from gpudeconv.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.core.spectra import quantization_noise
 from gpudeconv.errors import FitQualityWarning
-from gpudeconv.spectra import quantization_noise
 
 #: name -> what kind of photograph it is (the 75 % target is over natural and textured).
 PHOTOS = {

@@ -15,10 +15,11 @@ import importlib
 import numpy as np
 
 from bench.images import CALIBRATION_IMAGES, grey_photo
-from gpudeconv import degrade, metrics, psf, wiener
-from gpudeconv.spectra import total_noise
+from gpudeconv import wiener
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.core.spectra import total_noise
 
-wiener_module = importlib.import_module("gpudeconv.wiener")
+wiener_module = importlib.import_module("gpudeconv.restoration.wiener")
 
 SIGMAS = (0.6, 1.0, 1.5, 2.0)
 NOISES = (0.002, 0.01)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from gpudeconv import psf
-from gpudeconv.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.core import psf
+from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
 
 __all__ = [
     "BLURS",

@@ -29,7 +29,8 @@ import numpy as np
 
 from bench.peers import filter2d_peer
 from bench.timing import machine, measure_interleaved, write_results
-from gpudeconv import Pipeline, fit, psf, wiener
+from gpudeconv import Pipeline, fit, wiener
+from gpudeconv.core import psf
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
 #: The issue's targets at 1080p: (fps, ratio to the FFT Wiener filter).
@@ -48,7 +49,7 @@ def opencv_unsharp(frame: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _gl_call(filt, frame: np.ndarray, out: np.ndarray):
     """The gl backend's call and its renderer, or None where no OpenGL 4.3 context exists."""
-    from gpudeconv.backends.gl import gl_unavailable_reason, renderer
+    from gpudeconv.engine.backends.gl import gl_unavailable_reason, renderer
 
     if gl_unavailable_reason():
         return None

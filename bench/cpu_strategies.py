@@ -16,9 +16,10 @@ import cv2
 import numpy as np
 
 from bench.timing import measure_interleaved
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv.psf import gaussian_1d
-from gpudeconv.reference import apply_reference
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.core.psf import gaussian_1d
+from gpudeconv.restoration.reference import apply_reference
 
 BORDER = cv2.BORDER_REFLECT
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv.backends.cuda import SimDeviceArray
-from gpudeconv.dask import CACHE_SIZE
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.engine.backends.cuda import SimDeviceArray
+from gpudeconv.media.dask import CACHE_SIZE
 
 SHAPE = (2160, 3840, 3)  # 4K RGB uint8
 

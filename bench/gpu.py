@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 
 from bench.timing import machine
-from gpudeconv import Pipeline, fit, psf, wiener
-from gpudeconv.backends import cuda_unavailable_reason
+from gpudeconv import Pipeline, fit, wiener
+from gpudeconv.core import psf
+from gpudeconv.engine.backends import cuda_unavailable_reason
 
 SIZES = {"1080p": (1080, 1920, 3), "4K": (2160, 3840, 3)}
 DRY_SIZES = {"tiny": (40, 64, 3)}

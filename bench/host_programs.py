@@ -37,7 +37,7 @@ from skimage import data
 
 from gpudeconv import FitQualityWarning
 from gpudeconv.fit import FilterTable
-from gpudeconv.host_shaders import export_host, host_cost
+from gpudeconv.render.host_shaders import export_host, host_cost
 
 SIZE = (160, 90)
 FRAMES = 200
@@ -67,6 +67,30 @@ def _run(clip: Path, shader: Path, frames: int) -> float:
 def _const_arrays(source: str) -> str:
     """The hook with its tap arrays declared ``const`` (how the export wrote them before)."""
     return re.sub(r"^((?:float|ivec2) \w+\[)", r"const \1", source, flags=re.M)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The cost table: each hook's time minus the pass-through, and its per-pixel work."""
+    ref = next(r for r in rows if r["hook"].startswith("fixed"))
+    lines = [
+        f"# mpv-hook cost in ffmpeg + libplacebo on lavapipe (CPU), {SIZE[0]}x{SIZE[1]}, per frame",
+        "",
+        "| hook | ms/frame | minus pass-through | × fixed | texture reads | multiply-adds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["filter_ms"] / ref["filter_ms"] if r is not rows[0] else float("nan")
+        lines.append(
+            f"| {r['hook']} | {r['ms_per_frame']:.1f} | {r['filter_ms']:.1f} | "
+            f"{ratio:.2f} | {r['texture_reads']} | {r['multiply_adds']} |"
+        )
+    lines += [
+        "",
+        f"{FRAMES} frames ({SLOW_FRAMES} for the const arrays) after a 1-frame run (compile "
+        f"excluded), least of {ROUNDS} rounds; "
+        "lavapipe: a CPU rasteriser, so these are ratios, not GPU times.",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,32 +151,14 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     base = next(r for r in rows if r["hook"] == "pass-through")["ms_per_frame"]
-    ref = next(r for r in rows if r["hook"].startswith("fixed"))
     for r in rows:
         r["filter_ms"] = r["ms_per_frame"] - base
-    lines = [
-        f"# mpv-hook cost in ffmpeg + libplacebo on lavapipe (CPU), {SIZE[0]}x{SIZE[1]}, per frame",
-        "",
-        "| hook | ms/frame | minus pass-through | × fixed | texture reads | multiply-adds |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        ratio = r["filter_ms"] / ref["filter_ms"] if r is not rows[0] else float("nan")
-        lines.append(
-            f"| {r['hook']} | {r['ms_per_frame']:.1f} | {r['filter_ms']:.1f} | "
-            f"{ratio:.2f} | {r['texture_reads']} | {r['multiply_adds']} |"
-        )
-    lines += [
-        "",
-        f"{FRAMES} frames ({SLOW_FRAMES} for the const arrays) after a 1-frame run (compile "
-        f"excluded), least of {ROUNDS} rounds; "
-        "lavapipe: a CPU rasteriser, so these are ratios, not GPU times.",
-    ]
+    text = markdown(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "host_programs.json").write_text(json.dumps({"rows": rows, "size": SIZE}, indent=1))
-    (out / "host_programs.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    (out / "host_programs.md").write_text(text + "\n")
+    print(text)
     return 0 if np.isfinite(base) else 1
 
 

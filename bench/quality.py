@@ -5,7 +5,8 @@ with reflect boundaries; white noise, then 8-bit quantisation; PSNR over the int
 (a 16-pixel border excluded). Filters are fitted for the blur, the noise and the 8-bit
 rounding (``quantization_bits=8``); the FFT Wiener reference gets the same total noise and
 the same natural-image prior. Fitted filters are applied in float64
-(``gpudeconv.reference.apply_reference``), so the numbers measure the filters, not a backend.
+(``gpudeconv.restoration.reference.apply_reference``),
+so the numbers measure the filters, not a backend.
 
 Run ``python -m bench.quality [--quick] [--out bench/results]``; writes ``quality.json`` and
 ``quality.md`` and prints the Markdown table with the issue's targets checked per cell.
@@ -24,10 +25,11 @@ import numpy as np
 from bench.images import QUALITY_IMAGES, grey_photo
 from bench.peers import polyblur_status
 from bench.timing import write_results
-from gpudeconv import degrade, metrics, psf, wiener
+from gpudeconv import wiener
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.core.spectra import total_noise
 from gpudeconv.fit import FitQualityWarning, fit
-from gpudeconv.reference import apply_reference
-from gpudeconv.spectra import total_noise
+from gpudeconv.restoration.reference import apply_reference
 
 SIGMAS = (0.4, 0.6, 0.8, 1.0, 1.5, 2.0)
 NOISES = (0.0, 0.002, 0.01)

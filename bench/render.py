@@ -45,9 +45,10 @@ from bench.shader_cost import STENCIL, our_passes, shader_costs
 from bench.shader_cost import table as cost_table
 from bench.sharpeners import cas, rcas, unsharp
 from bench.timing import machine, write_results
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv.colour import linear_to_srgb, srgb_to_linear
-from gpudeconv.gl import ComputePass, deblur_pass, download, upload
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.render.gl import ComputePass, deblur_pass, download, upload
 
 NOISES = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
 BORDER = 8

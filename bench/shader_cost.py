@@ -26,8 +26,9 @@ import numpy as np
 from bench import scenes as sc
 from bench.sharpeners import CAS_GLSL, RCAS_GLSL
 from bench.timing import machine, write_results
-from gpudeconv import fit, psf
-from gpudeconv.gl import ComputePass, deblur_pass, upload
+from gpudeconv import fit
+from gpudeconv.core import psf
+from gpudeconv.render.gl import ComputePass, deblur_pass, upload
 
 #: Ours: a 5×5 stencil (the cost class of CAS; bench.render and the GL demo use it too).
 STENCIL = {"basis": "fir", "radius": 2, "mode": "2d"}

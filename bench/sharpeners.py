@@ -22,7 +22,7 @@ code relies on: CAS's ``saturate(x · rcp(0))`` gives 0; in RCAS a limit divided
 ±inf or NaN, and ``max``/``min`` return the other operand, so that limit drops out (and
 with both out, the lobe is 0) — for [0, 1] input these are exactly the cases written here.
 
-The GLSL versions have the contract of :mod:`gpudeconv.shaders` (``u_src`` sampler on unit
+The GLSL versions have the contract of :mod:`gpudeconv.render.shaders` (``u_src`` sampler on unit
 0, ``u_dst`` rgba32f image on unit 1, 16×16 groups, alpha copied), so one harness times
 them next to ours. Parameters are uniforms (``u_sharpness``, ``u_diagonals``; ``u_stops``,
 ``u_denoise``).

@@ -24,8 +24,9 @@ import time
 import numpy as np
 
 from bench.timing import machine, write_results
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv.live import LiveOptions, run_live
+from gpudeconv import Pipeline, fit
+from gpudeconv.app.live import LiveOptions, run_live
+from gpudeconv.core import psf
 
 TARGET_MB_PER_10K = 1.0
 

@@ -47,14 +47,14 @@ SPEED_SIZE, SPEED_KERNEL, SPEED_NOISE = 1024, "shake-21", 0.01
 
 def kernels() -> dict[str, np.ndarray]:
     """The motion kernels, then a Gaussian and a disk."""
-    from gpudeconv import psf
+    from gpudeconv.core import psf
 
     return {**load_kernels(), "gaussian-2": psf.gaussian(2.0), "disk-4": psf.disk(4.0)}
 
 
 def observe(photo: np.ndarray, kernel: np.ndarray, noise: float, size: int, rng) -> tuple:
     """``(sharp, observed)``: a centre crop and its blurred, noisy, 8-bit observation."""
-    from gpudeconv import degrade
+    from gpudeconv.core import degrade
 
     ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
     top, left = (photo.shape[0] - size) // 2, (photo.shape[1] - size) // 2
@@ -92,7 +92,7 @@ def quality(photos, kernel_set, noises, size, methods) -> list[dict]:
     """Every (photo, kernel, noise) case: PSNR, SSIM and seconds per method."""
     from skimage.metrics import structural_similarity
 
-    from gpudeconv.metrics import psnr
+    from gpudeconv.core.metrics import psnr
 
     rng = np.random.default_rng(15)
     rows = []

@@ -36,10 +36,11 @@ import scipy.ndimage as ndi
 
 from bench.peers import EQUAL_TOL, filter2d_peer, polyblur_status
 from bench.timing import machine, measure_interleaved, write_results
-from gpudeconv import FitQualityWarning, Pipeline, fit, psf, wiener
-from gpudeconv.backends import cuda_unavailable_reason
-from gpudeconv.spectra import total_noise as with_quantisation
-from gpudeconv.spectra import wiener_response
+from gpudeconv import FitQualityWarning, Pipeline, fit, wiener
+from gpudeconv.core import psf
+from gpudeconv.core.spectra import total_noise as with_quantisation
+from gpudeconv.core.spectra import wiener_response
+from gpudeconv.engine.backends import cuda_unavailable_reason
 
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920), "4K": (2160, 3840)}
 QUICK_SIZES = {"tiny": (64, 96)}

@@ -31,10 +31,10 @@ import cv2
 import numpy as np
 
 from bench.timing import machine, write_results
-from gpudeconv.frames import FrameSpec
-from gpudeconv.media import deblur_file
-from gpudeconv.methods import PsfRestorer
-from gpudeconv.psf import gaussian
+from gpudeconv.core.frames import FrameSpec
+from gpudeconv.core.psf import gaussian
+from gpudeconv.media.files import deblur_file
+from gpudeconv.restoration.methods import PsfRestorer
 
 GAIN_TARGET_DB = 2.0
 SIZE_TARGET = 1.5
@@ -173,7 +173,7 @@ def opencv_path(source: Path, target: Path) -> dict:
 
 
 def pyav_path(source: Path, target: Path) -> dict:
-    from gpudeconv.video import PlaneRestorer, transcode
+    from gpudeconv.media.video import PlaneRestorer, transcode
 
     info_spec = None
     pipe = {}

@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ (a sou
 from bench import scenes as sc
 from bench.shader_cost import STENCIL, TAAU_NOISE
 from bench.sharpeners import CAS_GLSL, RCAS_GLSL
-from gpudeconv import fit, psf
-from gpudeconv.colour import linear_to_srgb
-from gpudeconv.gl import ComputePass, deblur_pass
-from gpudeconv.io import PendingOutput, check_output, write_image
+from gpudeconv import fit
+from gpudeconv.core import psf
+from gpudeconv.core.colour import linear_to_srgb
+from gpudeconv.media.io import PendingOutput, check_output, write_image
+from gpudeconv.render.gl import ComputePass, deblur_pass
 
 SCENE = """#version 330 core
 uniform float u_time;
@@ -197,7 +198,7 @@ def main() -> int:
                 if writer is None:
                     from fractions import Fraction
 
-                    from gpudeconv.video import VideoWriter
+                    from gpudeconv.media.video import VideoWriter
 
                     writer = VideoWriter(
                         pending.path,

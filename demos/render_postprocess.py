@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 import gpudeconv
-from gpudeconv.metrics import psnr
+from gpudeconv.core.metrics import psnr
 
 JITTER = [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)]
 
@@ -56,7 +56,7 @@ def measured_psf() -> np.ndarray:
     impulse = np.zeros((15, 15, 1), np.float32)
     impulse[7, 7] = 1.0
     kernel = taa_resolve(np.repeat(impulse, 3, axis=2))[..., 0]
-    return gpudeconv.psf.from_array(kernel[5:10, 5:10])
+    return gpudeconv.core.psf.from_array(kernel[5:10, 5:10])
 
 
 def to_device(frame: np.ndarray, backend: str):

@@ -13,9 +13,9 @@ import numpy as np
 import skimage.data
 
 import gpudeconv
-from gpudeconv import degrade, metrics, psf, spectra
-from gpudeconv.frames import FrameSpec
-from gpudeconv.reference import wiener_frame
+from gpudeconv.core import degrade, metrics, psf, spectra
+from gpudeconv.core.frames import FrameSpec
+from gpudeconv.restoration.reference import wiener_frame
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import time
 import cv2
 
 import gpudeconv
-from gpudeconv.live import TestCardSource
+from gpudeconv.app.live import TestCardSource
 
 
 def make_clip(path: str, frames: int = 48) -> None:
@@ -49,7 +49,9 @@ def main() -> None:
                 return
             yield frame
 
-    filt = gpudeconv.fit(gpudeconv.psf.gaussian(args.sigma), noise=args.noise, quantization_bits=8)
+    filt = gpudeconv.fit(
+        gpudeconv.core.psf.gaussian(args.sigma), noise=args.noise, quantization_bits=8
+    )
     pipe = gpudeconv.Pipeline(filt, shape=(height, width, 3), dtype="uint8")
     writer = cv2.VideoWriter(args.output, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     start, count = time.perf_counter(), 0

@@ -7,14 +7,17 @@ Importing the package never imports CuPy or touches a GPU.
 
 from __future__ import annotations
 
-from . import degrade, metrics, psf, spectra
+from . import _aliases
 from .blind import AutoPipeline, Estimate, estimate
+from .core import degrade, metrics, psf, spectra
+from .engine.pipeline import Pipeline
 from .errors import FitQualityWarning, GpudeconvError
 from .fit import DeconvFilter, FilterTable, fit
-from .oneshot import deblur
-from .pipeline import Pipeline
-from .stills import estimate_kernel, restore
-from .wiener import wiener
+from .restoration.oneshot import deblur
+from .restoration.stills import estimate_kernel, restore
+from .restoration.wiener import wiener
+
+_aliases.install(__name__)
 
 __version__ = "0.1.0"
 

@@ -12,8 +12,8 @@
     type* name = reinterpret_cast<type*>(gpudeconv_smem)
 #endif
 
-// Border modes. Python reads these codes back (gpudeconv/backends/kernels.py:
-// border_code) for the rules gpudeconv/boundaries.py names; keep one line per #define.
+// Border modes. Python reads these codes back (gpudeconv/engine/backends/kernels.py:
+// border_code) for the rules gpudeconv/core/boundaries.py names; keep one line per #define.
 #define GPUDECONV_BORDER_REFLECT 0  // ...cba|abc... (OpenCV BORDER_REFLECT)
 #define GPUDECONV_BORDER_CLAMP 1    // ...aaa|abc... (OpenCV BORDER_REPLICATE)
 

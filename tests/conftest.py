@@ -38,7 +38,7 @@ def _cpu_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
 @pytest.fixture(scope="session")
 def cuda() -> object:
     """Skip (with the reason) unless CuPy and a CUDA device are usable; return cupy."""
-    from gpudeconv.backends.cuda import cuda_unavailable_reason
+    from gpudeconv.engine.backends.cuda import cuda_unavailable_reason
 
     reason = cuda_unavailable_reason()
     if reason:
@@ -51,7 +51,7 @@ def cuda() -> object:
 @pytest.fixture(scope="session")
 def gl() -> str:
     """Skip (with the reason) unless an OpenGL 4.3 context can be made; its renderer."""
-    from gpudeconv.backends.gl import gl_unavailable_reason, renderer
+    from gpudeconv.engine.backends.gl import gl_unavailable_reason, renderer
 
     reason = gl_unavailable_reason()
     if reason:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import gpudeconv
-from gpudeconv import FilterTable, Pipeline, fit, psf
+from gpudeconv import FilterTable, Pipeline, fit
+from gpudeconv.core import psf
 from gpudeconv.fit import BASES
 
 BACKENDS = ["cpu", "cuda-sim", pytest.param("cuda", marks=pytest.mark.cuda)]
@@ -75,7 +76,7 @@ def test_the_same_bad_frame_raises_the_same_error_everywhere(filters, what, make
 
 def test_emulated_streams_queue_work_until_waited_for(rng):
     """The emulator's streams are as asynchronous as a GPU's: nothing runs before a wait."""
-    from gpudeconv.backends.cuda import SimRuntime
+    from gpudeconv.engine.backends.cuda import SimRuntime
 
     runtime = SimRuntime()
     stream = runtime.stream()

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gpudeconv.batch import BatchError, plan_batch, run_batch
-from gpudeconv.cli import main
+from gpudeconv.app.cli import main
+from gpudeconv.media.batch import BatchError, plan_batch, run_batch
 from tests.test_live import _frames as decoded_frames
 
 distributed = pytest.importorskip("distributed")
@@ -124,7 +124,7 @@ def test_a_killed_worker_does_not_stop_the_batch(tmp_path, folder):
 def test_a_retried_task_whose_first_attempt_wrote_its_output_is_restored(tmp_path, folder):
     """A worker can die after its task's output appeared (a rename) but before the
     scheduler heard of it; the retry then finds the output: restored, not 'exists'."""
-    from gpudeconv.batch import restore_one
+    from gpudeconv.media.batch import restore_one
 
     source, target = folder / "p0.png", tmp_path / "p0.png"
     options = _task_options()
@@ -190,7 +190,7 @@ def test_plan_and_refusals(tmp_path, folder):
 def test_one_task_passes_every_option_through(tmp_path, folder):
     """A batch task is the single-file command: the stills options reach it, a video given
     an iterative method fails with the command's own reason."""
-    from gpudeconv.batch import restore_one
+    from gpudeconv.media.batch import restore_one
 
     options = {**KWARGS, "method": "tv", "iterations": 4, "backend": "cpu", "space": "srgb"}
     options.update({"channels": None, "encode": None, "overwrite": False})
@@ -210,7 +210,7 @@ def test_the_local_cluster_refuses_clients_without_its_certificate():
     from distributed import Client, LocalCluster
     from distributed.security import Security
 
-    from gpudeconv.batch import _private_cluster
+    from gpudeconv.media.batch import _private_cluster
 
     with _private_cluster(LocalCluster, 1) as cluster, Client(cluster) as ours:
         address = cluster.scheduler_address
@@ -239,7 +239,7 @@ def test_a_planted_scratch_folder_is_never_imported(tmp_path):
 
     from distributed import Client, LocalCluster
 
-    from gpudeconv.batch import _private_cluster
+    from gpudeconv.media.batch import _private_cluster
 
     shared = os.path.join(tempfile.gettempdir(), "dask-scratch-space")
     made = not os.path.exists(shared)
@@ -294,7 +294,7 @@ def test_a_symlinked_sub_folder_planted_in_output_is_not_followed(tmp_path, fold
 
 def test_temporary_files_of_an_interrupted_batch_do_not_stay(tmp_path, folder, monkeypatch):
     """#27 item 9: Ctrl-C/SIGTERM left half-written temp files a re-run never removed."""
-    import gpudeconv.batch as batch
+    import gpudeconv.media.batch as batch
 
     out = tmp_path / "out"
     out.mkdir()
@@ -345,7 +345,7 @@ def test_a_second_batch_into_the_same_output_is_refused(tmp_path, folder):
     """#27 item 20 (batches): two batches into one OUTPUT raced and swept each other."""
     import fcntl
 
-    from gpudeconv.batch import LOCK_NAME
+    from gpudeconv.media.batch import LOCK_NAME
 
     out = tmp_path / "out"
     out.mkdir()

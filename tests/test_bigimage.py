@@ -1,4 +1,4 @@
-"""Huge images: TIFF/Zarr streamed band by band (gpudeconv.bigimage, issue 16)."""
+"""Huge images: TIFF/Zarr streamed band by band (gpudeconv.media.bigimage, issue 16)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv import bigimage as big
-from gpudeconv.cli import main
+from gpudeconv import Pipeline, fit
+from gpudeconv.app.cli import main
+from gpudeconv.core import psf
 from gpudeconv.errors import InvalidArgumentError
-from gpudeconv.media import deblur_file
+from gpudeconv.media import bigimage as big
+from gpudeconv.media.files import deblur_file
 
 tifffile = pytest.importorskip("tifffile")
 zarr = pytest.importorskip("zarr")

@@ -11,17 +11,18 @@ import cv2
 import numpy as np
 import pytest
 
-from gpudeconv import AutoPipeline, Pipeline, deblur, degrade, estimate, fit, metrics, psf
+from gpudeconv import AutoPipeline, Pipeline, deblur, estimate, fit
+from gpudeconv.app.cli import main
 from gpudeconv.blind import AutoKey, AutoTable, Estimate, EstimateTracker, robust_filter
 from gpudeconv.blind.estimator import SHARP
 from gpudeconv.blind.jpeg import blockiness, compression_noise
-from gpudeconv.cli import main
-from gpudeconv.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv.core.spectra import quantization_noise
 from gpudeconv.errors import FitQualityWarning, GpudeconvError
 from gpudeconv.fit import fit_posterior
 from gpudeconv.fit.bases import FLOOR_GRID
 from gpudeconv.fit.problem import MixtureProblem
-from gpudeconv.spectra import quantization_noise
 
 from . import tolerances as tol
 

@@ -1,6 +1,6 @@
 import cv2
 
-from gpudeconv.cli import main
+from gpudeconv.app.cli import main
 
 
 def test_demo_prints_table_and_writes_png(tmp_path, capsys):
@@ -200,7 +200,7 @@ def test_a_write_that_fails_names_the_output_not_the_temporary_file(tmp_path):
 
     import pytest
 
-    from gpudeconv.io import atomic_output
+    from gpudeconv.media.io import atomic_output
 
     def full(tmp):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp))

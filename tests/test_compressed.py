@@ -22,12 +22,13 @@ from bench.camera_frames import (
     psnr8,
     store,
 )
-from gpudeconv import AutoPipeline, deblur, estimate, psf
+from gpudeconv import AutoPipeline, deblur, estimate
 from gpudeconv.blind.edges import BASELINE, edge_blur
 from gpudeconv.blind.estimator import UPPER_BOUND_AMPLITUDE, working_luma
 from gpudeconv.blind.jpeg import CLIP, DEBLOCK_RATIO, block_ratio, blockiness, deblock
 from gpudeconv.blind.noise import block_noise, level_noise, sample_blocks
 from gpudeconv.blind.spectrum import detail_ratio, periodogram
+from gpudeconv.core import psf
 from tests import tolerances as tol
 
 

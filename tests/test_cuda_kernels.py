@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 import gpudeconv
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv._resources import kernel_source
-from gpudeconv.backends import kernels
-from gpudeconv.backends.kernels import NVRTC_OPTIONS, all_specs, index_type, kernel_code
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.core._resources import kernel_source
+from gpudeconv.engine.backends import kernels
+from gpudeconv.engine.backends.kernels import NVRTC_OPTIONS, all_specs, index_type, kernel_code
 
 ARCHS = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"]
 HERE = Path(__file__).resolve().parent
@@ -158,7 +159,7 @@ def test_shared_bytes_is_not_too_small(tmp_path):
 
 
 def _tsan_build_and_run(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
-    from gpudeconv.backends.kernels import KernelSpec, shared_bytes
+    from gpudeconv.engine.backends.kernels import KernelSpec, shared_bytes
 
     shared = shared_bytes(KernelSpec(np.dtype(np.uint8), 3, False, "reflect"), 1)
     (tmp_path / "host_shim.h").write_text(kernel_source("host_shim.h"))
@@ -237,7 +238,7 @@ def test_backend_picks_64_bit_indexing_and_it_agrees(monkeypatch, rng):
 )
 def test_staged_16_byte_loads_match_the_reference(rng, dtype, channels, luma):
     """Frames big enough for interior blocks, whose halo rows go through 16-byte loads."""
-    from gpudeconv.reference import restore_reference
+    from gpudeconv.restoration.reference import restore_reference
 
     filt = fit(psf.gaussian(1.0), noise=0.002)
     shape = (150, 201, channels) if channels > 1 else (150, 201)

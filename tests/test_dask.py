@@ -1,16 +1,17 @@
-"""gpudeconv.dask (issue 16, first part): map_overlap equals the in-memory pipeline."""
+"""gpudeconv.media.dask (issue 16, first part): map_overlap equals the in-memory pipeline."""
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpudeconv import Pipeline, fit, psf
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
 from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
 from tests import tolerances as tol
 
 da = pytest.importorskip("dask.array", reason="dask is not installed")
-from gpudeconv.dask import deblur  # noqa: E402 (after the skip)
+from gpudeconv.media.dask import deblur  # noqa: E402 (after the skip)
 
 FILTERS = {
     "gauss-lap": fit(psf.gaussian(1.2), noise=0.003),

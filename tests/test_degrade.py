@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gpudeconv import degrade, psf
+from gpudeconv.core import degrade, psf
 from tests import tolerances as tol
 
 _NUMPY_PAD = {"reflect": "symmetric", "wrap": "wrap", "clamp": "edge"}

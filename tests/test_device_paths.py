@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from gpudeconv import AutoPipeline, deblur, degrade, estimate, fit, psf, restore, wiener
-from gpudeconv.stills import RESTORE_METHODS, estimate_kernel
+from gpudeconv import AutoPipeline, deblur, estimate, fit, restore, wiener
+from gpudeconv.core import degrade, psf
+from gpudeconv.restoration.stills import RESTORE_METHODS, estimate_kernel
 from tests import tolerances as tol
 from tests.test_wiener import shake_kernel
 
@@ -69,7 +70,7 @@ def test_wiener(device_xp, rng, kernel, boundary):
     # Conjugate gradients stop when a step moves the image by less than TOLERANCE × the
     # noise (RMS); FFTs rounding differently may stop them an iteration apart (measured
     # over 40 seeds: RMS 5.7e-7 typical, 2.5e-4 worst).
-    from gpudeconv.unknown_boundary import TOLERANCE
+    from gpudeconv.restoration.unknown_boundary import TOLERANCE
 
     rms = float(np.sqrt(np.mean((_asnumpy(device_xp, out) - expect) ** 2)))
     assert rms <= TOLERANCE * 0.01
@@ -122,7 +123,7 @@ def test_auto_pipeline_on_device_frames(device_xp):
 
 def test_dask_device_blocks(device_xp):
     da = pytest.importorskip("dask.array")
-    from gpudeconv.dask import deblur as dask_deblur
+    from gpudeconv.media.dask import deblur as dask_deblur
 
     image = cv2.GaussianBlur(data.astronaut()[:160, :200], (0, 0), 1.2)
     filt = fit(psf.gaussian(1.2), noise=0.01)
@@ -149,8 +150,8 @@ def _host_call(original):
     "module, name, run",
     [
         ("gpudeconv.blind.estimator", "periodogram", "estimate"),
-        ("gpudeconv.wiener", "_rfft2", "wiener"),
-        ("gpudeconv.stills.solvers", "hyper_laplacian_prox", "restore"),
+        ("gpudeconv.restoration.wiener", "_rfft2", "wiener"),
+        ("gpudeconv.restoration.stills.solvers", "hyper_laplacian_prox", "restore"),
     ],
 )
 def test_a_planted_host_call_on_a_device_path_fails(device_xp, monkeypatch, module, name, run):

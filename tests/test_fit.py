@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from gpudeconv import DeconvFilter, FilterTable, FitQualityWarning, fit, psf
+from gpudeconv import DeconvFilter, FilterTable, FitQualityWarning, fit
+from gpudeconv.core import psf
 from gpudeconv.fit.bases import atrous_basis, gauss_lap_basis
 from gpudeconv.fit.quadrature import quadrature
 from gpudeconv.fit.solve import solve_weighted

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gpudeconv
-from gpudeconv import DeconvFilter, FilterTable, GpudeconvError, Pipeline, fit, psf, wiener
+from gpudeconv import DeconvFilter, FilterTable, GpudeconvError, Pipeline, fit, wiener
+from gpudeconv.core import psf
 
 FUZZ = settings(
     max_examples=60,

@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from gpudeconv import Pipeline, fit, psf
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_a_forked_child_is_told_why_instead_of_hanging(gl):
 
 def test_weights_set_from_two_threads_leave_the_last_on_the_gpu(gl, filt, monkeypatch):
     """The older kernel, built first and uploaded last, must not win the race."""
-    from gpudeconv.backends.gl import GlBackend
+    from gpudeconv.engine.backends.gl import GlBackend
 
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
@@ -119,7 +120,7 @@ def test_weights_set_from_two_threads_leave_the_last_on_the_gpu(gl, filt, monkey
 def test_a_float_frame_with_a_one_row_kernel_is_restored():
     """Kernel height 1: no seam to patch between the workers' blocks (it crashed)."""
     from gpudeconv.fit.filter import DeconvFilter
-    from gpudeconv.reference import restore_reference
+    from gpudeconv.restoration.reference import restore_reference
 
     base = fit(psf.gaussian(1.0), noise=0.002, quantization_bits=8)
     one_row = DeconvFilter(

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpudeconv import Pipeline, fit, psf
-from gpudeconv.backends.cuda import SimDeviceArray, external_stream, frame_limit_reason
+from gpudeconv import Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.core.frames import FrameSpec
+from gpudeconv.engine.backends.cuda import SimDeviceArray, external_stream, frame_limit_reason
 from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
-from gpudeconv.frames import FrameSpec
 from tests import tolerances as tol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,8 +166,8 @@ def test_6_in_place_device_frame_keeps_its_copy_on_the_side_stream():
 _REPLAN = """
 import numpy as np
 from gpudeconv import fit, psf
-from gpudeconv.backends.cuda import CudaBackend, SimRuntime
-from gpudeconv.frames import FrameSpec
+from gpudeconv.engine.backends.cuda import CudaBackend, SimRuntime
+from gpudeconv.core.frames import FrameSpec
 
 old = fit(psf.gaussian(1.0), noise=0.01, basis="atrous")   # 3 terms, radius 3
 new = fit(psf.gaussian(2.5), noise=0.01)                     # 6 terms, radius 13
@@ -301,7 +302,7 @@ __global__ void probe_mul(const float* a, const float* b, float* out) {
 def _probe(name: str, *arrays: np.ndarray) -> np.ndarray:
     import ctypes
 
-    from gpudeconv.backends.cuda_sim import SimFunction, build_library
+    from gpudeconv.engine.backends.cuda_sim import SimFunction, build_library
 
     library = ctypes.CDLL(str(build_library(["probe_fma", "probe_mul"], code=_PROBE)))
     index = ["probe_fma", "probe_mul"].index(name)
@@ -314,7 +315,7 @@ def _probe(name: str, *arrays: np.ndarray) -> np.ndarray:
 
 def test_5_emulator_fuses_multiply_adds_as_the_gpu_does():
     """The build said it contracted FMAs; without -mfma g++ emitted none (0 vfmadd)."""
-    from gpudeconv.backends.cuda_sim import SIM_FMA
+    from gpudeconv.engine.backends.cuda_sim import SIM_FMA
 
     if not SIM_FMA:
         pytest.skip("this CPU has no FMA instructions: the emulator rounds a*b+c twice")
@@ -341,7 +342,7 @@ def strict(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "cupy", strict_cupy)
     strict_cupy.reset_transfers()
-    memo = sys.modules.get("gpudeconv._memo")
+    memo = sys.modules.get("gpudeconv.core._memo")
     if memo is not None:  # a fresh start: nothing memoised by an earlier test
         memo.clear()
     return strict_cupy
@@ -349,7 +350,7 @@ def strict(monkeypatch):
 
 def test_13_the_finite_check_of_a_device_frame_is_one_sync(strict):
     """Two host syncs (isfinite().all(), then abs().max()) per device frame."""
-    from gpudeconv._validate import values_in_range
+    from gpudeconv.core._validate import values_in_range
 
     frame = strict.asarray(np.random.default_rng().random((32, 48, 3), dtype=np.float32))
     strict.reset_transfers()
@@ -365,7 +366,7 @@ def test_13_the_finite_check_of_a_device_frame_is_one_sync(strict):
 
 def test_13_hyper_laplacian_prox_uploads_its_table_once_and_never_syncs(strict):
     """A 128 KB table upload and a sync (far.any()) in every call, twice per iteration."""
-    from gpudeconv.stills.priors import LUT_END, hyper_laplacian_prox
+    from gpudeconv.restoration.stills.priors import LUT_END, hyper_laplacian_prox
 
     rng = np.random.default_rng()
     host = (rng.standard_normal((40, 50)) * LUT_END).astype(np.float32)  # some beyond it
@@ -397,8 +398,8 @@ def test_13_fft_operators_are_uploaded_once_per_psf_and_grid(strict, boundary):
 
 def test_13_a_batch_bound_for_the_gpu_starts_two_workers(monkeypatch):
     """Eight worker processes by default: eight CUDA contexts on one GPU."""
-    import gpudeconv.backends as backends
-    from gpudeconv import batch
+    import gpudeconv.engine.backends as backends
+    from gpudeconv.media import batch
 
     monkeypatch.setattr(backends, "cuda_unavailable_reason", lambda: None)
     monkeypatch.delenv("GPUDECONV_BACKEND", raising=False)

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 import gpudeconv
-from gpudeconv import FilterTable, Pipeline, fit, psf, testcard, wiener
-from gpudeconv.cli import main
+from gpudeconv import FilterTable, Pipeline, fit, wiener
+from gpudeconv.app import testcard
+from gpudeconv.app.cli import main
+from gpudeconv.core import psf
 from gpudeconv.errors import GpudeconvError
 from gpudeconv.fit.filter import FilterFileError
 
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _cli(*argv, cwd=None, env=None, timeout=120):
     """Run the command line in a fresh process: native crashes and OpenCV's logs show."""
     return subprocess.run(
-        [sys.executable, "-m", "gpudeconv.cli", *map(str, argv)],
+        [sys.executable, "-m", "gpudeconv.app.cli", *map(str, argv)],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
@@ -268,7 +270,7 @@ def test_a_terminated_video_run_leaves_no_temporary_file(tmp_path, signum):
         [
             sys.executable,
             "-m",
-            "gpudeconv.cli",
+            "gpudeconv.app.cli",
             "deblur",
             str(clip),
             str(tmp_path / "out.mp4"),
@@ -307,7 +309,7 @@ def test_a_planted_emulator_library_is_not_loaded(tmp_path):
     script = """
 import numpy as np, gpudeconv
 from gpudeconv import Pipeline, fit, psf
-from gpudeconv.backends import cuda_sim, kernels
+from gpudeconv.engine.backends import cuda_sim, kernels
 filt = fit(psf.gaussian(1.0), noise=0.01)
 frame = np.random.default_rng(0).random((20, 30), dtype=np.float32)
 expect = Pipeline(filt, shape=frame.shape, dtype=np.float32, backend="cpu")(frame)
@@ -331,7 +333,7 @@ print(float(np.abs(out - expect).max()))
 
 
 def test_a_cache_folder_others_can_write_is_refused(tmp_path, monkeypatch):
-    from gpudeconv.backends import cuda_sim
+    from gpudeconv.engine.backends import cuda_sim
 
     folder = tmp_path / "shared"
     (folder / "sim").mkdir(parents=True)
@@ -404,7 +406,7 @@ def test_a_failing_compiler_is_one_line(tmp_path, photo):
 def test_an_output_that_appears_while_writing_is_kept(tmp_path):
     """#27 item 20: two runs into one OUTPUT both 'succeeded', the later replacing the first."""
     from gpudeconv.errors import InvalidArgumentError
-    from gpudeconv.io import atomic_output
+    from gpudeconv.media.io import atomic_output
 
     target = tmp_path / "out.png"
 
@@ -422,7 +424,7 @@ def test_an_output_that_appears_while_writing_is_kept(tmp_path):
 
 def test_an_output_name_near_name_max_is_written(tmp_path):
     """#27 item 19: the temporary name (~20 bytes longer) went over NAME_MAX."""
-    from gpudeconv.io import atomic_output
+    from gpudeconv.media.io import atomic_output
 
     target = tmp_path / ("a" * 240 + ".png")
     atomic_output(target, lambda tmp: tmp.write_bytes(b"x"))

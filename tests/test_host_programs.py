@@ -31,10 +31,11 @@ import numpy as np
 import pytest
 from skimage import data
 
-from gpudeconv import FitQualityWarning, Pipeline, fit, psf
-from gpudeconv.colour import linear_to_srgb, srgb_to_linear
+from gpudeconv import FitQualityWarning, Pipeline, fit
+from gpudeconv.core import psf
+from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
 from gpudeconv.fit import FilterTable
-from gpudeconv.host_shaders import export_host, host_cost
+from gpudeconv.render.host_shaders import export_host, host_cost
 from tests import tolerances as tol
 from tests.xvfb import start_xvfb
 
@@ -478,7 +479,7 @@ def test_bad_export_options_are_refused(options, message):
 
 
 def test_export_command_writes_both_formats_and_refuses_mixed_options(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     common = ["export", "--psf", "gaussian:1", "--noise", "0.01", "--basis", "atrous"]
     hook = tmp_path / "deblur.glsl"
@@ -495,7 +496,7 @@ def test_export_command_writes_both_formats_and_refuses_mixed_options(tmp_path, 
 
 
 def test_export_command_writes_a_tunable_shader_and_refuses_misplaced_options(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     hook = tmp_path / "tunable.glsl"
     common = ["export", "--format", "mpv-hook", "--tunable", "0.5,1,1.5,2", "--noise", "0.01"]

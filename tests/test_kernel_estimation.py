@@ -8,7 +8,8 @@ import pytest
 from bench.shake import kernel_correlation as correlation
 from bench.shake import shake_kernel
 from bench.stills_blind import align
-from gpudeconv import degrade, estimate_kernel, metrics
+from gpudeconv import estimate_kernel
+from gpudeconv.core import degrade, metrics
 from gpudeconv.errors import InvalidArgumentError, InvalidTypeError
 
 from .tolerances import KERNEL_LOWPASS_NCC, KERNEL_NCC, KERNEL_SHIFT_NCC, KERNEL_STEP_NCC
@@ -90,7 +91,7 @@ def test_the_noise_low_pass_weights_both_sides_of_the_kernel_solve(photo, rng):
     """At noise the kernel solve low-passes both sides' gradients by one Gaussian
     (∂(G ⊛ y) = k ⊛ ∂(G ⊛ x) still holds), so fed the true sharp image it still finds
     about the true kernel, a little smoother; at low noise there is no low-pass at all."""
-    from gpudeconv.stills import kernel as estimator
+    from gpudeconv.restoration.stills import kernel as estimator
 
     assert estimator._smoothing(2.6e-3) == 0.0  # 8-bit photos at noise 0.002: none
     assert estimator._smoothing(0.01) == pytest.approx(1.0)  # 1 px at noise 0.01
@@ -160,8 +161,8 @@ def test_command_line_estimates_writes_and_uses_a_kernel(tmp_path, capsys, photo
     """
     import cv2
 
-    from gpudeconv import psf
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
+    from gpudeconv.core import psf
 
     rng = np.random.default_rng(201)
     kernel = shake_kernel(rng, 9)
@@ -191,7 +192,7 @@ def test_command_line_estimates_writes_and_uses_a_kernel(tmp_path, capsys, photo
 def test_command_line_refusals_are_one_line(tmp_path, capsys):
     import cv2
 
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     cv2.imwrite(str(tmp_path / "in.png"), np.full((64, 64), 128, np.uint8))
     (tmp_path / "in.mp4").write_bytes(b"")
@@ -238,7 +239,7 @@ def test_a_tiny_eight_bit_photo_is_estimated_without_a_crash():
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".tiff", ".npy", ".txt"])
 def test_saved_kernels_read_back(tmp_path, suffix, rng):
-    from gpudeconv import psf
+    from gpudeconv.core import psf
 
     kernel = shake_kernel(rng, 11)
     path = tmp_path / f"k{suffix}"

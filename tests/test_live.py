@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from gpudeconv import live
-from gpudeconv.cli import main
-from gpudeconv.live import LiveError, LiveOptions, run_live
+from gpudeconv.app import live
+from gpudeconv.app.cli import main
+from gpudeconv.app.live import LiveError, LiveOptions, run_live
 from tests.xvfb import start_xvfb
 
 

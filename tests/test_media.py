@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gpudeconv.cli import main
-from gpudeconv.metrics import psnr
+from gpudeconv.app.cli import main
+from gpudeconv.core.metrics import psnr
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def _deblur(src, dst, psf="gaussian:1.2", noise="0.001", *extra):
 
 
 def _blurred(image, sigma=1.2):
-    from gpudeconv import degrade, psf
+    from gpudeconv.core import degrade, psf
 
     linear = degrade.srgb_to_linear(image / np.iinfo(image.dtype).max)
     blurred = degrade.linear_to_srgb(np.clip(degrade.blur(linear, psf.gaussian(sigma)), 0, 1))
@@ -157,7 +157,7 @@ def test_video_audio_track_is_copied(tmp_path):
 @pytest.mark.parametrize("suffix", [".jpg", ".bmp"])
 def test_a_16_bit_photo_written_to_an_8_bit_format_is_scaled_and_said(tmp_path, suffix):
     """#27 item 6: OpenCV saturates uint16 to uint8 (all white) without this."""
-    from gpudeconv.media import deblur_file
+    from gpudeconv.media.files import deblur_file
 
     rng = np.random.default_rng(3)
     photo = (rng.integers(20000, 45000, (40, 56, 3))).astype(np.uint16)
@@ -176,7 +176,7 @@ def test_a_photo_keeps_its_exif_orientation_and_icc_profile(tmp_path, suffix):
     """#27 item 7: OpenCV dropped them (a phone portrait came out sideways)."""
     from PIL import Image, ImageCms
 
-    from gpudeconv.media import deblur_file
+    from gpudeconv.media.files import deblur_file
 
     rng = np.random.default_rng(4)
     pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
@@ -199,7 +199,7 @@ def test_a_photo_keeps_its_exif_orientation_and_icc_profile(tmp_path, suffix):
 def test_a_format_that_cannot_carry_the_metadata_says_so(tmp_path):
     from PIL import Image
 
-    from gpudeconv.media import deblur_file
+    from gpudeconv.media.files import deblur_file
 
     source = tmp_path / "in.jpg"
     exif = Image.Exif()
@@ -211,8 +211,8 @@ def test_a_format_that_cannot_carry_the_metadata_says_so(tmp_path):
 
 def test_a_whole_image_method_that_will_not_fit_is_refused_with_the_number(tmp_path, monkeypatch):
     """#27 item 14: wiener and the iterative methods take 57-82x the photo, with no warning."""
-    import gpudeconv.media as media
-    from gpudeconv.cli import main as cli
+    import gpudeconv.media.files as media
+    from gpudeconv.app.cli import main as cli
 
     photo = np.random.default_rng(5).integers(0, 256, (64, 80, 3), dtype=np.uint8)
     source = tmp_path / "in.png"
@@ -244,7 +244,7 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path):
     """#27 item 17 (in part): 3 pages in, 1 out, without a word."""
     import tifffile
 
-    from gpudeconv.media import deblur_file
+    from gpudeconv.media.files import deblur_file
 
     rng = np.random.default_rng(6)
     source = tmp_path / "pages.tif"
@@ -259,8 +259,8 @@ def test_a_truncated_jpeg_is_not_counted_as_restored(tmp_path):
     """#27 item 17 (in part): libjpeg fills the missing rows with grey, exit 0."""
     from PIL import Image
 
-    from gpudeconv.media import MediaError, deblur_file
-    from gpudeconv.metadata import jpeg_complete
+    from gpudeconv.media.files import MediaError, deblur_file
+    from gpudeconv.media.metadata import jpeg_complete
 
     rng = np.random.default_rng(8)
     whole = tmp_path / "whole.jpg"

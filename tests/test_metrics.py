@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gpudeconv import metrics
+from gpudeconv.core import metrics
 
 
 def test_psnr_definition(rng):

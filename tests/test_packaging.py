@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import gpudeconv
-from gpudeconv._resources import kernel_names, kernel_source
+from gpudeconv.core._resources import kernel_names, kernel_source
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,7 +60,7 @@ def test_wheel_ships_kernels(tmp_path):
     ).stdout.strip()
     (Path(site) / "borrow.pth").write_text(sysconfig.get_path("purelib") + "\n")
     code = (
-        "import gpudeconv, gpudeconv._resources as r; "
+        "import gpudeconv, gpudeconv.core._resources as r; "
         "print(gpudeconv.__file__); print(r.kernel_source('common.cuh'), end='')"
     )
     out = subprocess.run(

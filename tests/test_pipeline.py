@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import gpudeconv
-from gpudeconv import FilterTable, Pipeline, deblur, fit, psf
-from gpudeconv.reference import restore_reference
+from gpudeconv import FilterTable, Pipeline, deblur, fit
+from gpudeconv.core import psf
+from gpudeconv.restoration.reference import restore_reference
 from tests import tolerances as tol
 
 #: Backends under test: one body, every backend. 'cuda' runs the real GPU path and is
@@ -269,7 +270,7 @@ def test_finite_checks(filters):
 
 
 def test_backend_selection(monkeypatch, filters):
-    from gpudeconv.backends import cuda_unavailable_reason
+    from gpudeconv.engine.backends import cuda_unavailable_reason
 
     f = filters["gauss-lap"]
     monkeypatch.delenv("GPUDECONV_BACKEND", raising=False)
@@ -303,15 +304,15 @@ def test_backend_selection(monkeypatch, filters):
     ],
 )
 def test_software_renderers_are_told_apart(renderer, software):
-    from gpudeconv.backends.gl import is_software_renderer
+    from gpudeconv.engine.backends.gl import is_software_renderer
 
     assert is_software_renderer(renderer) is software
 
 
 def test_auto_picks_a_hardware_gl_renderer_after_cuda(monkeypatch, filters, gl):
     """Without CUDA: a hardware OpenGL renderer is chosen, a software one never."""
-    import gpudeconv.backends as backends
-    from gpudeconv.backends import gl as gl_backend
+    import gpudeconv.engine.backends as backends
+    from gpudeconv.engine.backends import gl as gl_backend
 
     monkeypatch.delenv("GPUDECONV_BACKEND", raising=False)
     monkeypatch.setattr(backends, "cuda_unavailable_reason", lambda: "no CUDA in this test")
@@ -386,7 +387,7 @@ def test_bad_frames(filters):
 @pytest.mark.parametrize("fmt", ["u8-bgr", "f32-rgb", "u8-rgba-luma", "u16-rgb", "f32-plane"])
 def test_cpu_strategies_both_match_the_reference(rng, filters, monkeypatch, strategy, fmt):
     """The CPU backend picks dense or separable per filter; both must be exact."""
-    from gpudeconv.backends.cpu import CpuBackend
+    from gpudeconv.engine.backends.cpu import CpuBackend
 
     monkeypatch.setattr(CpuBackend, "force_strategy", strategy)
     for basis in ("gauss-lap", "fir"):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from gpudeconv import psf
+from gpudeconv.core import psf
 from tests import tolerances as tol
 
 

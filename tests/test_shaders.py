@@ -1,7 +1,7 @@
 """Exported shaders (issue 14), run for real: GLSL on Mesa's llvmpipe through moderngl's
 EGL context, HLSL compiled to SPIR-V by glslang. Each is compared with the CPU pipeline.
 
-The GL harness is the contract of :mod:`gpudeconv.shaders`: the source RGBA float texture
+The GL harness is the contract of :mod:`gpudeconv.render.shaders`: the source RGBA float texture
 on unit 0 (``texelFetch``), the compute shader's ``rgba32f`` image on unit 1, 16×16 groups;
 the fragment shader draws one full-screen triangle into a float framebuffer.
 """
@@ -16,10 +16,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from gpudeconv import FilterTable, Pipeline, fit, psf
+from gpudeconv import FilterTable, Pipeline, fit
+from gpudeconv.core import psf
 from gpudeconv.errors import InvalidArgumentError
 from gpudeconv.fit import DeconvFilter
-from gpudeconv.shaders import FORMATS, cost, export, is_direct, uniform_bytes
+from gpudeconv.render.shaders import FORMATS, cost, export, is_direct, uniform_bytes
 from tests.tolerances import HDR_REL, SHADER_ATOL
 
 GLSL = ("glsl-compute", "glsl-fragment")
@@ -279,7 +280,7 @@ def test_bad_requests_are_refused(filters):
 
 
 def test_cli_export_writes_each_format_from_options_or_a_filter_file(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     fit_options = ["--psf", "gaussian:1.1", "--noise", "0.003"]
     filter_json = tmp_path / "f.json"
@@ -304,7 +305,7 @@ def test_cli_export_writes_each_format_from_options_or_a_filter_file(tmp_path, c
     ],
 )
 def test_cli_export_refuses_with_one_line(tmp_path, monkeypatch, capsys, argv, message):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f.json").write_text("{}")
@@ -315,7 +316,7 @@ def test_cli_export_refuses_with_one_line(tmp_path, monkeypatch, capsys, argv, m
 
 
 def test_cli_export_never_replaces_a_file_unasked(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     out = tmp_path / "deblur.comp"
     out.write_text("keep me")
@@ -326,9 +327,9 @@ def test_cli_export_never_replaces_a_file_unasked(tmp_path, capsys):
     assert out.read_text().startswith("// gpudeconv glsl-compute shader")
 
 
-# --------------------------------------------------------------- gpudeconv.gl and peers
+# --------------------------------------------------------------- gpudeconv.render.gl and peers
 def test_compute_pass_runs_an_exported_filter_and_swaps_weights(gl, rng):
-    from gpudeconv.gl import ComputePass, deblur_pass, download, upload
+    from gpudeconv.render.gl import ComputePass, deblur_pass, download, upload
 
     table = FilterTable.fit(sigmas=[0.8, 1.6], noises=[0.002, 0.01])
     rgba = rng.random((19, 26, 4)).astype(np.float32)
@@ -356,7 +357,7 @@ def test_compute_pass_runs_an_exported_filter_and_swaps_weights(gl, rng):
 def test_peer_shaders_match_their_numpy_versions(gl, rng, peer):
     """bench's CAS / RCAS: the GLSL the cost is timed on computes what the table scores."""
     from bench.sharpeners import CAS_GLSL, RCAS_GLSL, cas, rcas
-    from gpudeconv.gl import ComputePass, download, upload
+    from gpudeconv.render.gl import ComputePass, download, upload
 
     rgba = rng.random((21, 34, 4)).astype(np.float32)
     rgba[:4, :4, :3] = 0.0  # black and white patches: the divisions by zero
@@ -421,7 +422,7 @@ def test_every_entry_point_checks_its_arguments(filters):
 
 
 def test_compute_pass_refuses_what_would_run_silently_wrong(gl, filters, rng):
-    from gpudeconv.gl import ComputePass, upload
+    from gpudeconv.render.gl import ComputePass, upload
 
     filt = filters["gauss-lap"]
     source = export(filt, uniforms=True)
@@ -443,7 +444,7 @@ def test_compute_pass_refuses_what_would_run_silently_wrong(gl, filters, rng):
 
 
 def test_cli_export_refuses_fit_options_with_a_filter_file_and_folders(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     filter_json = tmp_path / "f.json"
     assert main(["fit", "--psf", "gaussian:1", "--noise", "0.003", "-o", str(filter_json)]) == 0
@@ -459,7 +460,7 @@ def test_cli_export_refuses_fit_options_with_a_filter_file_and_folders(tmp_path,
 
 
 def test_cli_export_prints_the_cost_the_header_states(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     for fmt in FORMATS:
         out = tmp_path / f"k-{fmt}"
@@ -474,7 +475,7 @@ def test_cli_export_prints_the_cost_the_header_states(tmp_path, capsys):
 def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
     import os
 
-    from gpudeconv.io import PendingOutput
+    from gpudeconv.media.io import PendingOutput
 
     def refuse(*_):
         raise IsADirectoryError(21, "Is a directory")

@@ -141,7 +141,7 @@ def test_estimate_takes_the_stated_error_between_floor_and_cap():
 
 
 def test_deblur_file_reads_a_jpeg_s_tables(tmp_path, capsys):
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     frame = camera_frame(photo("astronaut", 192), Blur("gaussian", 1.4), EXPOSURES[0], seed=2)
     source, target = tmp_path / "in.jpg", tmp_path / "out.png"

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gpudeconv import degrade, metrics, psf, restore, wiener
-from gpudeconv.stills import RESTORE_METHODS
-from gpudeconv.stills.operators import Operators
-from gpudeconv.stills.priors import hyper_laplacian_prox, tv_prox
+from gpudeconv import restore, wiener
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.restoration.stills import RESTORE_METHODS
+from gpudeconv.restoration.stills.operators import Operators
+from gpudeconv.restoration.stills.priors import hyper_laplacian_prox, tv_prox
 from tests.test_wiener import shake_kernel
 
 from .tolerances import PLANTED_PRIOR_SHARE, PLANTED_RECOVERY_RMS
@@ -185,7 +186,7 @@ def test_command_line_restores_photos_with_the_iterative_methods(tmp_path, capsy
     import cv2
     from skimage import data
 
-    from gpudeconv.cli import main
+    from gpudeconv.app.cli import main
 
     sharp = data.astronaut()[100:228, 100:228, ::-1].astype(np.float64) / 255
     kernel = shake_kernel(np.random.default_rng(3), 11)

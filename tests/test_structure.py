@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import gpudeconv
-from gpudeconv import errors, psf
-from gpudeconv.backends import BACKENDS
-from gpudeconv.boundaries import BOUNDARIES, FRAME_BOUNDARIES
+from gpudeconv import errors
+from gpudeconv.core import psf
+from gpudeconv.core.boundaries import BOUNDARIES, FRAME_BOUNDARIES
+from gpudeconv.engine.backends import BACKENDS
 from gpudeconv.fit import BASES
-from gpudeconv.methods import FILE_METHODS, METHODS, SLIDER_METHODS
-from gpudeconv.stills import RESTORE_METHODS
+from gpudeconv.restoration.methods import FILE_METHODS, METHODS, SLIDER_METHODS
+from gpudeconv.restoration.stills import RESTORE_METHODS
 
 PACKAGE = Path(gpudeconv.__file__).resolve().parent
 
@@ -83,7 +84,7 @@ def test_no_import_circle_in_the_package():
 
 
 def test_registries_feed_every_choice():
-    from gpudeconv.cli import _parser
+    from gpudeconv.app.cli import _parser
 
     parser = _parser()
     actions = {
@@ -161,7 +162,7 @@ def test_no_print_in_library_code():
 
 def test_cli_shows_a_traceback_for_bugs(monkeypatch):
     """Only our own errors and OS errors become one line; anything else is a bug."""
-    from gpudeconv import cli
+    from gpudeconv.app import cli
 
     def broken(args):
         raise ZeroDivisionError("a bug")
@@ -190,8 +191,8 @@ def test_every_fit_has_unit_dc_gain(basis):
 
 
 def test_kernel_geometry_is_read_from_the_kernel_source():
-    from gpudeconv._resources import kernel_source
-    from gpudeconv.backends import kernels
+    from gpudeconv.core._resources import kernel_source
+    from gpudeconv.engine.backends import kernels
 
     source = kernel_source("deconv.cu")
     assert f"#define GPUDECONV_BLOCK_X {kernels.BLOCK[0]}" in source

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from bench.video import psnr_y, run_ffmpeg
-from gpudeconv.cli import main
-from gpudeconv.video import EncodeSettings, VideoError, luma_plane, probe
+from gpudeconv.app.cli import main
+from gpudeconv.media.video import EncodeSettings, VideoError, luma_plane, probe
 
 from . import tolerances as tol
 
@@ -271,7 +271,7 @@ def test_ten_bit_video_restored_on_all_channels_keeps_ten_bits(tmp_path, monkeyp
     """#27 item 17 (in part): --channels all went through 8-bit BGR inside a 10-bit stream."""
     import av
 
-    import gpudeconv.media as media
+    import gpudeconv.media.files as media
 
     seen = []
     plane_function = media._plane_function

@@ -3,8 +3,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gpudeconv import degrade, metrics, psf, wiener
-from gpudeconv.spectra import natural_spectrum
+from gpudeconv import wiener
+from gpudeconv.core import degrade, metrics, psf
+from gpudeconv.core.spectra import natural_spectrum
 from tests import tolerances as tol
 
 
@@ -295,9 +296,9 @@ def test_unknown_boundary_equals_dense_solve(rng):
     those of a textbook preconditioned CG (preconditioner ``(KᵀK + R)⁻¹``), so every inner
     product and spectral step is checked, and its answer is the direct solve's.
     """
-    from gpudeconv.spectra import regularizer_spectrum
-    from gpudeconv.unknown_boundary import solve_unknown_boundary
-    from gpudeconv.wiener import _irfft2, _rfft2
+    from gpudeconv.core.spectra import regularizer_spectrum
+    from gpudeconv.restoration.unknown_boundary import solve_unknown_boundary
+    from gpudeconv.restoration.wiener import _irfft2, _rfft2
 
     kernel = psf.from_array(rng.random((3, 5)) + 0.1)
     rows, cols, margins = 10, 9, (1, 2)
@@ -347,7 +348,7 @@ def test_unknown_boundary_runs_to_its_stopping_rule(camera, monkeypatch, noise):
     27-px shake at noise 0.002 after a third of its iterations (−1 dB); 4 ε‖rhs‖ still
     did at noise 1e-4 (−4.8 dB). The solution must match the one with no floor at all.
     """
-    import gpudeconv.unknown_boundary as ub
+    import gpudeconv.restoration.unknown_boundary as ub
     from bench.shake import load_kernels
 
     kernel = load_kernels()["shake-27"]

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core.frames import FrameSpec
+from ..engine.pipeline import Pipeline
 from ..fit import DeconvFilter
 from ..fit.core import fit_posterior
-from ..frames import FrameSpec
-from ..pipeline import Pipeline
 from .estimator import Estimate
 from .jpeg import deblock
 from .table import AutoKey, AutoTable

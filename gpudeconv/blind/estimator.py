@@ -9,12 +9,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .. import psf as _psf
-from .._validate import array_module, check_choice, image_array
-from ..colour import decode_table, luma_weights
+from ..core import psf as _psf
+from ..core._validate import array_module, check_choice, image_array
+from ..core.colour import decode_table, luma_weights
+from ..core.frames import ORDERS, SPACES, FrameSpec
+from ..core.spectra import NATURAL_PRIOR, quantization_noise
 from ..errors import InvalidArgumentError
-from ..frames import ORDERS, SPACES, FrameSpec
-from ..spectra import NATURAL_PRIOR, quantization_noise
 from .edges import BASELINE, EdgeFit, edge_blur
 from .jpeg import DEBLOCK_RATIO, block_grid_bins, block_ratio, compression_noise
 from .noise import block_noise, haar_measures, level_noise, sample_blocks

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import array_module
+from ..core._validate import array_module
 
 __all__ = [
     "BLOCK_RATIO",
@@ -51,7 +51,7 @@ def _boundary_energy(blocks: Any, *, squared: bool = True) -> tuple[float, float
     return across, inside
 
 
-#: A frame whose sampled blocks' mean |difference| across the 8-pixel boundary exceeds
+#: A frame whose sampled blocks' mean absolute difference across the 8-pixel boundary exceeds
 #: the inside one by this ratio is deblocked before restoring. Sampled ratios on camera-
 #: like frames of ``skimage.data`` photographs: 0.95–1.03 stored as PNG (0.98 at most
 #: after a blur), 1.07–1.95 as JPEG q90 (but grass, 0.99), 1.00–1.47 as H.264 CRF 18–23.
@@ -59,7 +59,7 @@ DEBLOCK_RATIO = 1.05
 
 
 def block_ratio(luma_blocks: Any) -> float:
-    """Mean |difference| across the 8-pixel boundary of 16×16 blocks over inside (1: none).
+    """Mean absolute difference across the 8-pixel boundary of 16×16 blocks over inside (1: none).
 
     The measure of :func:`blockiness` on the estimator's sampled blocks: absolute
     differences, so strong edges inside the blocks do not drown the grid.
@@ -84,7 +84,7 @@ def compression_noise(luma_blocks: Any) -> float:
 
 
 def blockiness(image: Any) -> float:
-    """Ratio of mean |difference| across 8-pixel boundaries to inside (1: no grid).
+    """Ratio of mean absolute difference across 8-pixel boundaries to inside (1: no grid).
 
     ``image`` is a 2-D plane (a frame's luma or one channel), aligned to the codec's grid
     at (0, 0). Above 1 means visible blocks; a restoration must not raise it.

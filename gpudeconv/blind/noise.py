@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import array_module
+from ..core._validate import array_module
 
 __all__ = [
     "BLOCK",
@@ -85,7 +85,7 @@ def haar_measures(blocks: Any, luma_weights: Any = None) -> tuple[Any, Any, Any]
     """Per block: mean ``HH²`` per plane ``(N, planes)``, coarse activity and mean level.
 
     ``HH = (a − b − c + d)/2`` of each 2×2 cell (white noise of the frame's own std);
-    the activity is the mean |difference| of the 2×2 means (the coarse structure the
+    the activity is the mean absolute difference of the 2×2 means (the coarse structure the
     flat blocks are chosen by); the level is the channels' mean.
     """
     xp = array_module(blocks)

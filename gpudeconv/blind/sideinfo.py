@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_real
+from ..core._validate import check_real
 from ..errors import InvalidArgumentError
 
 __all__ = ["Compression", "h264_noise", "jpeg_noise", "jpeg_tables"]

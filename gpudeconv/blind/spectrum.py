@@ -1,7 +1,7 @@
 """Blur and signal spectrum, read from the frame's own power spectrum.
 
 A frame blurred by a Gaussian of covariance ``Σ`` (pixels²) over a natural image has the
-power spectrum
+power spectrum::
 
     P(ω) = A |ω|^−2 exp(−ωᵀΣω) + σ²,
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import array_module
+from ..core._validate import array_module
 
 __all__ = [
     "SpectralFit",
@@ -91,7 +91,7 @@ DECIMATE = 8
 def choose_tiles(
     coarse: Any, shape: tuple[int, int], count: int, tile: int
 ) -> tuple[list[tuple[int, int]], float]:
-    """Corners of the ``count`` most textured ``tile``² tiles of a grid over a frame.
+    """Corners of the ``count`` most textured tiles (``tile`` px square) of a grid on a frame.
 
     ``coarse`` is the frame's luma at every :data:`DECIMATE`-th pixel (it is cheap to
     make from a frame that is not decoded yet); ``shape`` the full frame's (H, W).
@@ -152,7 +152,7 @@ def _radial(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return wx, wy, wx * wx + wy * wy
 
 
-#: The corner of the spectrum (|ω| above this, rad/pixel) where a frame holds the least
+#: The corner of the spectrum (``|ω|`` above this, rad/pixel) where a frame holds the least
 #: signal: its median power bounds the white noise from above.
 CORNER = 0.85 * math.pi
 

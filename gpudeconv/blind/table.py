@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..core.spectra import NATURAL_PRIOR
 from ..fit import DeconvFilter
 from ..fit.core import fit_posterior
-from ..spectra import NATURAL_PRIOR
 from .estimator import POSTERIOR_WIDTH, SHARP_SOFTNESS, Estimate, gaussian_of
 
 __all__ = ["AUTO_BASIS", "AutoKey", "AutoTable"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import array_module, check_int, check_real, image_array
+from ..core._validate import array_module, check_int, check_real, image_array
 from ..errors import InvalidArgumentError
 from .estimator import Estimate, _Decoder, estimate
 

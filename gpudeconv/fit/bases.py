@@ -21,11 +21,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._registry import Registry
-from .._validate import check_choice, check_int, check_real
+from ..core._registry import Registry
+from ..core._validate import check_choice, check_int, check_real
+from ..core.psf import MAX_PSF_RADIUS, gaussian, gaussian_1d
+from ..core.spectra import term_response, terms_response
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..psf import MAX_PSF_RADIUS, gaussian, gaussian_1d
-from ..spectra import term_response, terms_response
 from . import fir
 from .objectives import least_squares_target
 from .problem import Problem, psf_sigmas

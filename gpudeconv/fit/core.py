@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_choice, check_int, check_real
+from ..core._validate import check_choice, check_int, check_real
+from ..core.psf import from_array
+from ..core.spectra import PRIORS, total_noise
 from ..errors import FitQualityWarning, InvalidArgumentError, InvalidTypeError, warn
-from ..psf import from_array
-from ..spectra import PRIORS, total_noise
 from .bases import BASES
 from .filter import DeconvFilter
 from .objectives import OBJECTIVES, least_squares_target
@@ -44,7 +44,7 @@ def fit(
     Parameters
     ----------
     psf : (h, w) ndarray
-        The blur (any builder of :mod:`gpudeconv.psf`, or an array).
+        The blur (any builder of :mod:`gpudeconv.core.psf`, or an array).
     noise : float
         Total noise standard deviation in [0, 1] image units.
     basis : {'gauss-lap', 'atrous', 'fir', 'unsharp'}
@@ -61,7 +61,7 @@ def fit(
         integrated over frequency; ``response`` fits the Wiener response itself (the
         article's formulation).
     prior : {'natural', 'flat'}
-        Signal spectrum: natural-image power law (``gpudeconv.spectra.NATURAL_PRIOR``) or 1.
+        Signal spectrum: natural-image power law (``gpudeconv.core.spectra.NATURAL_PRIOR``) or 1.
     quantization_bits : int, optional
         Add the rounding noise of this bit depth (``Δ²/12``) to ``noise``.
     nodes : int

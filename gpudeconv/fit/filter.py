@@ -4,8 +4,8 @@ A filter is a weighted sum of separable terms, ``F x = Σ_j w_j (ky_j ⊗ kx_j) 
 Gaussian–Laplacian basis the terms are Gaussians (``G_0 = δ``), for à-trous the cumulative
 comb low-passes, for a FIR one separable pair or a few SVD terms. Only the weights depend
 on the blur, so per-frame code keeps the terms and swaps weights. How a backend applies
-them is :class:`gpudeconv.backends.plan.FilterPlan`; the float64 definition of applying
-one is :func:`gpudeconv.reference.apply_reference`.
+them is :class:`gpudeconv.engine.backends.plan.FilterPlan`; the float64 definition of applying
+one is :func:`gpudeconv.restoration.reference.apply_reference`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.psf import MAX_PSF_SIDE, from_array
+from ..core.spectra import PRIORS, taps_parity, terms_response
 from ..errors import InvalidArgumentError
-from ..psf import MAX_PSF_SIDE, from_array
-from ..spectra import PRIORS, taps_parity, terms_response
 from .bases import BASES, MAX_TERMS
 from .diagnostics import diagnose
 from .objectives import OBJECTIVES
@@ -116,7 +116,7 @@ class DeconvFilter:
     def response(self, wy: Any, wx: Any) -> np.ndarray:
         """Frequency response ``F(wy, wx)`` (real, zero phase); arrays broadcast.
 
-        Rows first, as everywhere in :mod:`gpudeconv.spectra`.
+        Rows first, as everywhere in :mod:`gpudeconv.core.spectra`.
         """
         return terms_response(self.weights, self.terms, wy, wx)
 

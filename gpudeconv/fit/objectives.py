@@ -1,6 +1,6 @@
 """The two objectives, each as a weighted least-squares target on the quadrature nodes.
 
-``F`` is real (zero phase), so for the expected error
+``F`` is real (zero phase), so for the expected error::
 
     E(F) = Σ q [S |F H − 1|² + σ² F²] = Σ q a (F − b/a)² + const,
     a = S |H|² + σ²,  b = S Re(H),

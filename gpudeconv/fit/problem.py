@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..psf import quadrant_symmetric
-from ..spectra import psf_response, signal_spectrum
+from ..core.psf import quadrant_symmetric
+from ..core.spectra import psf_response, signal_spectrum
 from .quadrature import Quadrature, quadrature
 
 __all__ = ["MixtureProblem", "Problem", "psf_sigmas"]

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_choice, check_real
+from ..core._validate import check_choice, check_real
+from ..core.psf import MAX_PSF_RADIUS, gaussian
+from ..core.spectra import PRIORS, total_noise
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..psf import MAX_PSF_RADIUS, gaussian
-from ..spectra import PRIORS, total_noise
 from .bases import BASES, TableGrid
 from .filter import MAX_WEIGHT, DeconvFilter, FilterDocument, FilterFileError
 from .objectives import OBJECTIVES, least_squares_target

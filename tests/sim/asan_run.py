@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 import gpudeconv
-from gpudeconv.backends import kernels
-from gpudeconv.reference import restore_reference
+from gpudeconv.engine.backends import kernels
+from gpudeconv.restoration.reference import restore_reference
 
 if "--plant-oob" in sys.argv:
     original = kernels.kernel_code()
@@ -27,13 +27,13 @@ if "--plant-oob" in sys.argv:
     assert planted != original, "the line to plant the bug in has changed"
     kernels.kernel_code.cache_clear()
     kernels.kernel_code = lambda name="deconv.cu": planted  # type: ignore[assignment]
-    from gpudeconv.backends import cuda_sim
+    from gpudeconv.engine.backends import cuda_sim
 
     cuda_sim.kernel_code = kernels.kernel_code
 
 if "--shrink-shared" in sys.argv:
     shrink = int(sys.argv[sys.argv.index("--shrink-shared") + 1])
-    from gpudeconv.backends import cuda
+    from gpudeconv.engine.backends import cuda
 
     exact = cuda.shared_bytes
     cuda.shared_bytes = lambda spec, radius: exact(spec, radius) - shrink  # type: ignore[assignment]
@@ -42,7 +42,7 @@ warnings.simplefilter("ignore", gpudeconv.FitQualityWarning)
 rng = np.random.default_rng(0)
 worst = 0.0
 for basis in ("gauss-lap", "atrous"):
-    filt = gpudeconv.fit(gpudeconv.psf.gaussian(1.0), noise=0.002, basis=basis)
+    filt = gpudeconv.fit(gpudeconv.core.psf.gaussian(1.0), noise=0.002, basis=basis)
     for shape, dtype, options in [
         ((1, 1, 3), np.uint8, {}),
         ((7, 5, 3), np.uint8, {"boundary": "clamp"}),
