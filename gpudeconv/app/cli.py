@@ -497,8 +497,19 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, required: bool) -> None
     parser.add_argument(
         "--basis", default=defaults["basis"], choices=BASES.names, help=BASES.help()
     )
-    parser.add_argument("--objective", default=defaults["objective"], choices=OBJECTIVES)
-    parser.add_argument("--prior", default=defaults["prior"], choices=PRIORS)
+    parser.add_argument(
+        "--objective",
+        default=defaults["objective"],
+        choices=OBJECTIVES,
+        help="mse: least expected restoration error (default); response: least squares to "
+        "the Wiener response",
+    )
+    parser.add_argument(
+        "--prior",
+        default=defaults["prior"],
+        choices=PRIORS,
+        help="the signal spectrum the fit assumes: natural (a photograph's 1/f², default) or flat",
+    )
     parser.add_argument(
         "--quantization-bits",
         type=int,
@@ -614,7 +625,12 @@ def _parser() -> argparse.ArgumentParser:
         help=METHODS.help(SLIDER_METHODS) + " (default: auto, or gauss-lap with --sigma)",
     )
     live.add_argument("--backend", default="auto", choices=BACKENDS.names, help=BACKENDS.help())
-    live.add_argument("--view", default="split", choices=("split", "side"))
+    live.add_argument(
+        "--view",
+        default="split",
+        choices=("split", "side"),
+        help="split: original | restored at a divider you drag (default); side: side by side",
+    )
     live.add_argument("--frames", type=_positive_int, help="stop after N frames")
     live.add_argument("--output", help="record the view to this video (.mp4)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing --output")

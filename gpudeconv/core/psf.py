@@ -404,7 +404,7 @@ def parse(spec: str) -> np.ndarray:
     ----------
     spec : str
         ``gaussian:S``, ``gaussian:S,SY``, ``disk:R``, ``motion:L,ANGLE``, ``box:N``, or a
-        path to a ``.npy`` / ``.txt`` (whitespace-separated) / ``.png`` kernel.
+        path to a ``.npy`` / ``.txt`` (whitespace-separated) / ``.png`` / ``.tif`` kernel.
 
     Returns
     -------
