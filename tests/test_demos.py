@@ -50,3 +50,15 @@ def test_gl_postprocess_demo_runs(tmp_path):
         assert result.returncode == 0, result.stderr
         assert f"pass {post}" in result.stdout and f"wrote {output}" in result.stdout
         assert (tmp_path / output).stat().st_size > 1000
+
+
+def test_ffmpeg_hook_demo_follows_the_recipe(tmp_path):
+    """The "Deblur in ffmpeg" recipe in a real ffmpeg + libplacebo: ≤ 1 code from Python."""
+    result = _run_demo(tmp_path, "ffmpeg_hook.py", ["--output", "hook.png"])
+    if result.returncode == 2:
+        pytest.skip(result.stdout.strip())
+    assert result.returncode == 0, result.stderr
+    assert "ffmpeg vs Pipeline: at most 0 code(s)" in result.stdout or (
+        "at most 1 code(s)" in result.stdout
+    )
+    assert (tmp_path / "hook.png").stat().st_size > 10_000
