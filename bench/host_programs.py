@@ -4,7 +4,8 @@ Hooks run on the same clip through ``ffmpeg -vf libplacebo=custom_shader_path=�
 pass-through hook (upload, one texture read, download: the host's own cost), the fixed
 export of the table's filter at σ 1.3, and the tunable export of the whole table (σ and
 strength as constants, as Debian 12's libplacebo needs), and the fixed export with its tap
-arrays declared ``const`` as it was first written (Mesa compiles that far worse).
+arrays declared ``const`` as it was first written (Mesa compiles that far worse), and the
+sharpeners renderers use instead, AMD's CAS and FSR 1 RCAS, as hooks in the same host.
 Each is run on 1 frame and on ``1 + FRAMES`` frames (``SLOW_FRAMES`` for the slow form)
 with Mesa's shader cache off; the difference over those frames is the per-frame time with
 the compile taken out. Rounds are interleaved; the least of the rounds is kept (timing
@@ -35,15 +36,16 @@ import cv2
 import numpy as np
 from skimage import data
 
+from bench import sharpeners
 from gpudeconv import FitQualityWarning
 from gpudeconv.fit import FilterTable
 from gpudeconv.render.host_shaders import export_host, host_cost
 
-SIZE = (160, 90)
-FRAMES = 200
-#: Fewer frames for the slow form (1.4 s a frame on lavapipe).
-SLOW_FRAMES = 10
-ROUNDS = 2
+SIZE = (480, 270)  # large enough that the filter, not the host, sets the time
+FRAMES = 60
+#: Fewer frames for the slow form (about 10 s a frame on lavapipe at this size).
+SLOW_FRAMES = 2
+ROUNDS = 3
 PASS_THROUGH = (
     "//!HOOK MAIN\n//!BIND HOOKED\n//!DESC pass-through\n"
     "vec4 hook() { return HOOKED_tex(HOOKED_pos); }\n"
@@ -80,9 +82,10 @@ def markdown(rows: list[dict]) -> str:
     ]
     for r in rows:
         ratio = r["filter_ms"] / ref["filter_ms"] if r is not rows[0] else float("nan")
+        fma = "–" if r["multiply_adds"] is None else r["multiply_adds"]
         lines.append(
             f"| {r['hook']} | {r['ms_per_frame']:.1f} | {r['filter_ms']:.1f} | "
-            f"{ratio:.2f} | {r['texture_reads']} | {r['multiply_adds']} |"
+            f"{ratio:.2f} | {r['texture_reads']} | {fma} |"
         )
     lines += [
         "",
@@ -121,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             "fixed (sigma 1.3)": fixed_hook,
             "tunable (4 sigmas)": tunable_hook,
             "fixed, const arrays (before)": _const_arrays(fixed_hook),
+            # The sharpeners renderers ship, as hooks in the same host (bench.sharpeners;
+            # tests/test_host_programs.py checks them against their NumPy versions).
+            "CAS 0.5 (peer)": sharpeners.cas_hook(0.5),
+            "RCAS 0.2 (peer)": sharpeners.rcas_hook(0.2),
         }
         paths = {}
         for i, (name, text) in enumerate(shaders.items()):
@@ -138,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         dict.fromkeys(["fixed (sigma 1.3)", "fixed, const arrays (before)"], host_cost(fixed))
     )
     costs["tunable (4 sigmas)"] = host_cost(table)
+    costs["CAS 0.5 (peer)"] = (9, None)  # min/max/sqrt/rcp, not a tap sum
+    costs["RCAS 0.2 (peer)"] = (5, None)
     rows = []
     for name, samples in times.items():
         reads, fma = costs[name]

@@ -30,10 +30,12 @@ them next to ours. Parameters are uniforms (``u_sharpness``, ``u_diagonals``; ``
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 
-__all__ = ["CAS_GLSL", "RCAS_GLSL", "cas", "rcas", "unsharp"]
+__all__ = ["CAS_GLSL", "RCAS_GLSL", "cas", "cas_hook", "rcas", "rcas_hook", "unsharp"]
 
 RCAS_LIMIT = 0.25 - 1.0 / 16.0
 
@@ -196,3 +198,36 @@ void main() {{
 }}
 """
 )
+
+
+def _mpv_hook(compute: str, desc: str, values: dict[str, float | int]) -> str:
+    """A compute shader above as an mpv / libplacebo user-shader hook on ``MAIN``.
+
+    The same source, mechanically: uniforms become the given constants, the invocation's
+    pixel becomes the hooked one (``HOOKED_texOff``, whose sampler clamps at the edges as
+    :func:`_neighbours` does), and the stored value is returned.
+    """
+    body = compute[len(_HEAD) :]
+    for name, value in values.items():
+        body = re.sub(rf"uniform (float|int) {name};", rf"const \1 {name} = {value!r};", body)
+    body = body.replace("void main() {", "vec4 hook() {")
+    body = re.sub(r"\n    ivec2 p = .*\n    if \(any.*return;", "", body)
+    body = body.replace("at(p)", "HOOKED_texOff(vec2(0.0))")
+    body = re.sub(r"at\(p \+ ivec2\((-?\d), (-?\d)\)\)", r"HOOKED_texOff(vec2(\1.0, \2.0))", body)
+    body = re.sub(r"imageStore\(u_dst, p, (.*)\);", r"return \1;", body)
+    if "at(" in body.replace("safe_div", "") or "imageStore" in body or "gl_Global" in body:
+        raise ValueError(f"{desc}: the compute source did not translate")  # a changed source
+    helper = _HEAD[_HEAD.index("vec3 safe_div") :]
+    return f"//!HOOK MAIN\n//!BIND HOOKED\n//!DESC {desc}\n{helper}{body}"
+
+
+def cas_hook(sharpness: float, *, better_diagonals: bool = True) -> str:
+    """:data:`CAS_GLSL` as an mpv / libplacebo hook (the peer inside a real host)."""
+    values = {"u_sharpness": float(sharpness), "u_diagonals": int(better_diagonals)}
+    return _mpv_hook(CAS_GLSL, "CAS (AMD FidelityFX, bench.sharpeners)", values)
+
+
+def rcas_hook(stops: float = 0.2, *, denoise: bool = False) -> str:
+    """:data:`RCAS_GLSL` as an mpv / libplacebo hook (the peer inside a real host)."""
+    values = {"u_stops": float(stops), "u_denoise": int(denoise)}
+    return _mpv_hook(RCAS_GLSL, "RCAS (AMD FSR 1, bench.sharpeners)", values)

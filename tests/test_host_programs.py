@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from bench import sharpeners
 from gpudeconv import FitQualityWarning, Pipeline, fit
 from gpudeconv.core import psf
 from gpudeconv.core.colour import linear_to_srgb, srgb_to_linear
@@ -139,6 +140,30 @@ def test_ffmpeg_libplacebo_runs_the_mpv_hook_on_rgb(tmp_path, frame, basis, spac
     diff = np.abs(out.astype(int) - expect)
     assert diff.max() <= tol.HOST_PROGRAM_CODES, (basis, space, diff.max())
     assert np.abs(out.astype(int) - image).max() > 10  # it did filter
+
+
+@pytest.mark.parametrize(
+    ("name", "hook", "peer"),
+    [
+        ("cas", sharpeners.cas_hook(0.5), lambda x: sharpeners.cas(x, 0.5)),
+        ("rcas", sharpeners.rcas_hook(0.2), lambda x: sharpeners.rcas(x, 0.2)),
+    ],
+)
+def test_peer_hooks_in_libplacebo_equal_their_numpy_transcription(
+    tmp_path, frame, name, hook, peer
+):
+    """The CAS and RCAS hooks bench.host_programs times run in the host as in NumPy."""
+    exe = _ffmpeg_with_libplacebo()
+    source, image = frame
+    shader = tmp_path / f"{name}.glsl"
+    shader.write_text(hook)
+    target = tmp_path / "out.png"
+    _libplacebo(exe, shader, source, target, "rgba")
+    out = cv2.imread(str(target)).astype(int)
+    expect = peer(image[..., ::-1].astype(np.float32) / 255)[..., ::-1]  # RGB in, as the host
+    expect = np.clip(np.round(255 * expect), 0, 255).astype(int)
+    assert np.abs(out - expect).max() <= tol.HOST_PROGRAM_CODES, name
+    assert np.abs(out - image).max() > 5  # it did sharpen
 
 
 @pytest.mark.parametrize("space", ["srgb", "linear"])
