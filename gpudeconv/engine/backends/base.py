@@ -26,8 +26,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...core._validate import is_gpu_array
 from ...core.frames import FrameSpec
-from ...errors import InvalidArgumentError
+from ...errors import InvalidArgumentError, InvalidTypeError
 from ...fit.filter import DeconvFilter
 
 __all__ = ["Backend", "HostFifo", "Runtime", "Stream"]
@@ -217,3 +218,18 @@ class Runtime(Protocol):
     def synchronize(self) -> None:
         """Wait for all work on the device (before buffers in use are replaced)."""
         ...
+
+
+def host_array(a: Any, backend: str) -> Any:
+    """``a`` itself for a host backend; a GPU array is refused by name.
+
+    OpenCV or an upload would otherwise fail on a CuPy array or a CUDA tensor with a
+    message about their own arguments.
+    """
+    if not isinstance(a, np.ndarray) and is_gpu_array(a):
+        raise InvalidTypeError(
+            f"the {backend} backend restores host (NumPy) arrays; got a GPU array "
+            f"({type(a).__module__}.{type(a).__name__}): build the Pipeline with "
+            "backend='cuda', or copy the frame to the host first"
+        )
+    return a

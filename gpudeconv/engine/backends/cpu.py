@@ -72,14 +72,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ...core._validate import MAX_ABS_VALUE, is_gpu_array, values_in_range
+from ...core._validate import MAX_ABS_VALUE, values_in_range
 from ...core.boundaries import BOUNDARIES
 from ...core.colour import SRGB_KNEE, decode_table, luma_weights
 from ...core.frames import FrameSpec
-from ...errors import InvalidTypeError, NonFiniteFrameError
+from ...errors import NonFiniteFrameError
 from ...fit.filter import DeconvFilter, dense_kernel
 from . import fused
-from .base import HostFifo
+from .base import HostFifo, host_array
 from .plan import INT_CENTRE, FilterPlan, dc_corrected, float_level
 
 __all__ = ["CpuBackend"]
@@ -219,18 +219,8 @@ class CpuBackend(HostFifo):
 
     # ------------------------------------------------------------------ frames
     def view(self, a: np.ndarray) -> np.ndarray:
-        """The array the backend works on (the same one, on the CPU).
-
-        A GPU array (CuPy, a CUDA tensor, anything with the CUDA array interface) is
-        refused by name: OpenCV would fail on it with a message about its own arguments.
-        """
-        if not isinstance(a, np.ndarray) and is_gpu_array(a):
-            raise InvalidTypeError(
-                f"the cpu backend restores host (NumPy) arrays; got a GPU array "
-                f"({type(a).__module__}.{type(a).__name__}): build the Pipeline with "
-                "backend='cuda', or copy the frame to the host first"
-            )
-        return a
+        """The array the backend works on (the same one, on the CPU); not a GPU array."""
+        return host_array(a, "cpu")
 
     def empty_like(self, frame: np.ndarray) -> np.ndarray:
         """A new output array for ``frame``."""

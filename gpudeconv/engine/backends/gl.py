@@ -41,12 +41,12 @@ from typing import Any
 
 import numpy as np
 
-from ...core._validate import is_gpu_array, values_in_range
+from ...core._validate import values_in_range
 from ...core.colour import decode_table, luma_weights
 from ...core.frames import FrameSpec
-from ...errors import BackendUnavailableError, InvalidTypeError, NonFiniteFrameError
+from ...errors import BackendUnavailableError, NonFiniteFrameError
 from ...fit.filter import DeconvFilter, dense_kernel
-from .base import HostFifo
+from .base import HostFifo, host_array
 from .plan import INT_CENTRE, FilterPlan, dc_corrected, float_level
 
 __all__ = [
@@ -437,14 +437,8 @@ class GlBackend(HostFifo):
 
     # ------------------------------------------------------------------ frames
     def view(self, a: np.ndarray) -> np.ndarray:
-        """The host array itself; a GPU array is refused by name (as the CPU backend)."""
-        if not isinstance(a, np.ndarray) and is_gpu_array(a):
-            raise InvalidTypeError(
-                f"the gl backend restores host (NumPy) arrays; got a GPU array "
-                f"({type(a).__module__}.{type(a).__name__}): copy the frame to the host "
-                "first, or use backend='cuda'"
-            )
-        return a
+        """The host array itself; a GPU array is refused by name."""
+        return host_array(a, "gl")
 
     def empty_like(self, frame: np.ndarray) -> np.ndarray:
         """A new output array for ``frame``."""
