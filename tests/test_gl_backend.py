@@ -137,3 +137,12 @@ def test_a_float_frame_with_a_one_row_kernel_is_restored():
     np.testing.assert_allclose(
         pipe(frame), restore_reference(frame, one_row, pipe.spec), atol=1e-5, rtol=0
     )
+
+
+def test_a_gpu_array_is_refused_by_name(gl, filt):
+    from gpudeconv.errors import InvalidTypeError
+    from tests.test_gpu_review import FakeCupyArray
+
+    pipe = Pipeline(filt, shape=(8, 8, 3), dtype=np.float32, backend="gl")
+    with pytest.raises(InvalidTypeError, match=r"gl backend restores host .* got a GPU array"):
+        pipe(FakeCupyArray(np.zeros((8, 8, 3), np.float32)))
