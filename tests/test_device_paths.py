@@ -84,7 +84,12 @@ def test_restore(device_xp, rng, method):
     on_host = restore(blurred, kernel, method=method, noise=0.005)
     on_device = restore(device_xp.asarray(blurred), kernel, method=method, noise=0.005)
     assert isinstance(on_device, device_xp.ndarray)
-    np.testing.assert_allclose(_asnumpy(device_xp, on_device), on_host, atol=2e-3)
+    diff = np.abs(_asnumpy(device_xp, on_device) - on_host)
+    if method == "hyper-laplacian":  # a pixel on the prox's threshold may flip
+        assert diff.max() <= tol.STILLS_DEVICE_FLIP
+        assert np.mean(diff > tol.STILLS_DEVICE) <= tol.STILLS_DEVICE_FLIP_SHARE
+    else:
+        assert diff.max() <= tol.STILLS_DEVICE
 
 
 def test_estimate_kernel(device_xp, rng):

@@ -41,6 +41,8 @@ from tests import tolerances as tol
 from tests.xvfb import start_xvfb
 
 SIZE = (320, 180)  # width, height
+#: What mpv prints when it cannot make its Vulkan context (a transient start failure).
+START_FAILURE = "Failed initializing any suitable GPU context"
 BASES = {
     "gauss-lap": {"basis": "gauss-lap"},
     "atrous": {"basis": "atrous", "levels": 3},
@@ -368,28 +370,35 @@ def _under_vkbasalt(
     program still run and the screen have settled.
     """
     config = _vkbasalt_config(folder, effect_source)
-    screen = _Screen(folder)
     runtime = folder / "xdg"
     runtime.mkdir(mode=0o700, exist_ok=True)
-    env = {**screen.env, "ENABLE_VKBASALT": "1", "VKBASALT_CONFIG_FILE": str(config),
-           "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
     log = folder / "program.log"
-    with log.open("w") as out:
-        program = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + seconds
-        previous, shot = None, screen.grab()
-        while (
-            not settled(previous, shot) and time.monotonic() < deadline and program.poll() is None
-        ):
-            time.sleep(2)
-            previous, shot = shot, screen.grab()
-        alive, done = program.poll() is None, settled(previous, shot)
-    finally:
-        program.terminate()
-        program.wait(timeout=30)
-        screen.close()
-    text = log.read_text()
+    for attempt in range(2):
+        screen = _Screen(folder)
+        env = {**screen.env, "ENABLE_VKBASALT": "1", "VKBASALT_CONFIG_FILE": str(config),
+               "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
+        with log.open("w") as out:
+            program = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + seconds
+            previous, shot = None, screen.grab()
+            while (
+                not settled(previous, shot)
+                and time.monotonic() < deadline
+                and program.poll() is None
+            ):
+                time.sleep(2)
+                previous, shot = shot, screen.grab()
+            alive, done = program.poll() is None, settled(previous, shot)
+        finally:
+            program.terminate()
+            program.wait(timeout=30)
+            screen.close()
+        text = log.read_text()
+        # mpv on lavapipe sometimes fails to make its Vulkan context at start-up on a busy
+        # machine (seen once in 3 fresh-clone runs); that start, and only that, is retried.
+        if alive or attempt or START_FAILURE not in text:
+            break
     assert f"deblur = {folder / 'deblur.fx'}" in text, text[-2000:]  # the layer loaded it
     assert "vkBasalt err" not in text, text[-2000:]  # and compiled it
     assert alive and done, "the screen did not settle: " + text[-1500:]
