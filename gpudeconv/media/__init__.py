@@ -11,6 +11,19 @@ runs); :mod:`~gpudeconv.media.bigimage`, :mod:`~gpudeconv.media.dask` and
 
 from __future__ import annotations
 
-from .files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, MediaError, deblur_file, read_photo
+from typing import Any
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "MediaError", "deblur_file", "read_photo"]
+
+
+def __getattr__(name: str) -> Any:
+    """The old module's names, from ``files`` when first asked for.
+
+    Not imported with the package: ``gpudeconv.media.io`` (atomic outputs, used by
+    ``gpudeconv export`` and ``fit -o``) must not pull in the restorers and video.
+    """
+    if name in __all__:
+        from . import files
+
+        return getattr(files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
